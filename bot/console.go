@@ -1,0 +1,111 @@
+package bot
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"mfbot/commands"
+)
+
+// Runner is what the console needs from the catalogue.
+type Runner interface {
+	Run(ctx context.Context, req commands.Request) commands.Reply
+}
+
+// Console is the terminal transport: the same catalogue as Slack, with
+// confirmations asked on the terminal.
+type Console struct {
+	Runner Runner
+	In     io.Reader
+	Out    io.Writer
+	// AssumeYes confirms every mutating command (scripts: --yes).
+	AssumeYes bool
+	User      string
+}
+
+// Exit statuses of a one-shot console command.
+const (
+	ExitOK     = 0 // the command succeeded
+	ExitFailed = 1 // it failed, was refused or was not confirmed
+	ExitUsage  = 2 // bad input: nothing ran
+)
+
+// RunOne runs one command, asking for confirmation when needed, and returns
+// the exit status.
+func (c *Console) RunOne(ctx context.Context, line string) int {
+	return c.runLine(ctx, line, bufio.NewReader(c.In))
+}
+
+func (c *Console) runLine(ctx context.Context, line string, in *bufio.Reader) int {
+	req := commands.Request{Line: line, User: c.user(), Channel: "console"}
+	rep := c.Runner.Run(ctx, req)
+	if rep.Status == commands.StatusPending && rep.Confirm != nil {
+		if !c.confirm(rep.Confirm, in) {
+			fmt.Fprintln(c.Out, "Cancelled: nothing was done.")
+			return ExitFailed
+		}
+		rep = c.Runner.Run(ctx, commands.Request{Line: rep.Confirm.Command, User: c.user(), Channel: "console", Confirmed: true})
+	}
+	fmt.Fprint(c.Out, RenderText(rep))
+	switch rep.Status {
+	case commands.StatusOK:
+		return ExitOK
+	case commands.StatusUsage:
+		return ExitUsage
+	}
+	return ExitFailed
+}
+
+func (c *Console) confirm(conf *commands.Confirmation, in *bufio.Reader) bool {
+	if c.AssumeYes {
+		fmt.Fprintf(c.Out, "%s yes (--yes)\n", conf.Prompt)
+		return true
+	}
+	fmt.Fprintf(c.Out, "%s [y/N] ", conf.Prompt)
+	answer, err := in.ReadString('\n')
+	if err != nil && answer == "" {
+		fmt.Fprintln(c.Out)
+		return false
+	}
+	switch strings.ToLower(strings.TrimSpace(answer)) {
+	case "y", "yes", "o", "oui":
+		return true
+	}
+	return false
+}
+
+// Interactive reads commands until EOF or "exit".
+func (c *Console) Interactive(ctx context.Context) error {
+	in := bufio.NewReader(c.In)
+	for {
+		fmt.Fprint(c.Out, "mf> ")
+		line, err := in.ReadString('\n')
+		line = strings.TrimSpace(line)
+		if line == "exit" || line == "quit" {
+			return nil
+		}
+		if line != "" {
+			c.runLine(ctx, line, in)
+		}
+		if err == io.EOF {
+			fmt.Fprintln(c.Out)
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read the terminal: %w", err)
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+func (c *Console) user() string {
+	if c.User != "" {
+		return c.User
+	}
+	return "console"
+}

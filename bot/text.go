@@ -1,0 +1,96 @@
+// Package bot runs mfbot: its transports (console now, Slack later), and
+// later its watchers and notifications. It wires and transports; the
+// business rules live in commands.
+package bot
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"mfbot/commands"
+)
+
+// RenderText renders a reply for a terminal.
+func RenderText(rep commands.Reply) string {
+	var b strings.Builder
+	if rep.Title != "" {
+		b.WriteString(marker(rep.Status) + rep.Title + "\n")
+	}
+	for _, blk := range rep.Blocks {
+		switch blk := blk.(type) {
+		case *commands.Text:
+			b.WriteString(blk.Text + "\n")
+		case *commands.Fields:
+			width := 0
+			for _, f := range blk.Fields {
+				width = max(width, utf8.RuneCountInString(f.Label))
+			}
+			for _, f := range blk.Fields {
+				fmt.Fprintf(&b, "  %-*s  %s\n", width, f.Label, f.Value)
+			}
+		case *commands.Table:
+			writeTable(&b, blk)
+		case *commands.Code:
+			b.WriteString(blk.Text + "\n")
+		case *commands.File:
+			fmt.Fprintf(&b, "--- %s (%d bytes) ---\n%s\n", blk.Name, len(blk.Content), blk.Content)
+		}
+	}
+	if rep.Confirm != nil {
+		b.WriteString(rep.Confirm.Prompt + "\n")
+	}
+	for _, a := range rep.Actions {
+		fmt.Fprintf(&b, "  → %s: %s\n", a.Label, a.Command)
+	}
+	return b.String()
+}
+
+func marker(s commands.Status) string {
+	switch s {
+	case commands.StatusFailed:
+		return "✗ "
+	case commands.StatusUsage, commands.StatusDenied:
+		return "! "
+	}
+	return ""
+}
+
+func writeTable(b *strings.Builder, t *commands.Table) {
+	widths := make([]int, len(t.Header))
+	for i, h := range t.Header {
+		widths[i] = utf8.RuneCountInString(h)
+	}
+	for _, row := range t.Rows {
+		for i, cell := range row {
+			if i < len(widths) {
+				widths[i] = max(widths[i], utf8.RuneCountInString(cell))
+			}
+		}
+	}
+	line := func(cells []string) {
+		for i, cell := range cells {
+			if i >= len(widths) {
+				break
+			}
+			if i == len(cells)-1 {
+				b.WriteString(cell)
+			} else {
+				b.WriteString(cell + strings.Repeat(" ", widths[i]-utf8.RuneCountInString(cell)+2))
+			}
+		}
+		b.WriteString("\n")
+	}
+	line(upper(t.Header))
+	for _, row := range t.Rows {
+		line(row)
+	}
+}
+
+func upper(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strings.ToUpper(s)
+	}
+	return out
+}

@@ -1,0 +1,333 @@
+// Package commands is the transport-neutral command catalogue of mfbot:
+// parsing, service resolution, confirmations, redaction and replies. Slack,
+// the console and tests all drive it through Catalogue.Run.
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"mfbot/config"
+)
+
+// Environment is one configured environment with its live dependencies.
+type Environment struct {
+	Config config.Environment
+	Docker Engine
+	// App reaches the backend's HTTP endpoints; nil when not wired.
+	App AppProbe
+}
+
+// AppProbe reads the MonitorFish backend's own HTTP endpoints.
+type AppProbe interface {
+	// Version returns the fields of GET /version.
+	Version(ctx context.Context) (map[string]string, error)
+}
+
+// Request is one command as typed by a user.
+type Request struct {
+	Line    string
+	User    string // who typed it (Slack user ID, or "console")
+	Channel string
+	// Confirmed is set when the user already confirmed this exact command.
+	Confirmed bool
+	// Default is the target implied by the context (an alert's thread).
+	Default *Target
+}
+
+// Catalogue runs commands against the configured environments.
+type Catalogue struct {
+	cfg      *config.Config
+	envs     map[string]*Environment
+	redactor *Redactor
+	verbs    map[string]*verb
+	log      *slog.Logger
+}
+
+// New builds the catalogue. Every configured environment must be given.
+func New(cfg *config.Config, envs []*Environment, log *slog.Logger) (*Catalogue, error) {
+	redactor, err := NewRedactor(cfg.Redaction.Patterns)
+	if err != nil {
+		return nil, fmt.Errorf("build redactor: %w", err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &Catalogue{cfg: cfg, envs: map[string]*Environment{}, redactor: redactor, log: log}
+	for _, e := range envs {
+		c.envs[e.Config.Name] = e
+	}
+	for _, e := range cfg.Environments {
+		if c.envs[e.Name] == nil {
+			return nil, fmt.Errorf("environment %q is configured but not wired", e.Name)
+		}
+	}
+	c.verbs = map[string]*verb{}
+	for _, v := range c.catalogue() {
+		c.verbs[v.name] = v
+	}
+	return c, nil
+}
+
+// Redactor is the redactor every reply goes through.
+func (c *Catalogue) Redactor() *Redactor { return c.redactor }
+
+// verb is one command of the catalogue.
+type verb struct {
+	name     string
+	usage    string // "logs <service> [--tail N] ..."
+	summary  string
+	examples []string
+	flags    []FlagSpec
+	target   targetRule
+	mutating bool
+	run      func(ctx context.Context, call *call) (Reply, error)
+}
+
+// targetRule says whether a verb takes a service.
+type targetRule int
+
+const (
+	noTarget       targetRule = iota
+	serviceTarget             // exactly one service
+	optionalTarget            // zero or one service
+)
+
+// call is a parsed invocation ready to run.
+type call struct {
+	env     *Environment
+	verb    *verb
+	args    Args
+	service *config.Service // nil for verbs without target or when omitted
+	request Request
+}
+
+// Run parses and runs one command line. It never panics on bad input and
+// always returns a reply; every reply is redacted.
+func (c *Catalogue) Run(ctx context.Context, req Request) Reply {
+	started := time.Now()
+	rep := c.run(ctx, req)
+	if rep.Status == StatusFailed && rep.Title == "" {
+		rep.Title = "Command failed"
+	}
+	rep = c.redactor.Reply(rep)
+	c.log.Info("command", "user", req.User, "channel", req.Channel, "line", c.redactor.String(req.Line),
+		"status", rep.Status.String(), "duration", time.Since(started).Round(time.Millisecond))
+	return rep
+}
+
+func (c *Catalogue) run(ctx context.Context, req Request) Reply {
+	call, rep, ok := c.parse(req)
+	if !ok {
+		return rep
+	}
+	if call.verb.mutating && !req.Confirmed {
+		return Reply{
+			Status: StatusPending,
+			Title:  "Confirmation needed",
+			Confirm: &Confirmation{
+				Prompt:  c.confirmPrompt(call),
+				Command: c.canonical(call),
+			},
+			Target: call.target(),
+		}
+	}
+	if c.cfg.Limits.CommandTimeout > 0 && !call.verb.mutating {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.Limits.CommandTimeout)
+		defer cancel()
+	}
+	rep, err := call.verb.run(ctx, call)
+	if err != nil {
+		return failure(call, err)
+	}
+	if rep.Target == nil {
+		rep.Target = call.target()
+	}
+	return rep
+}
+
+func (call *call) target() *Target {
+	if call.service == nil {
+		return &Target{Env: call.env.Config.Name}
+	}
+	return &Target{Env: call.env.Config.Name, Service: call.service.Name}
+}
+
+// failure turns an error into a reply that says what failed; the Logs
+// button lets the user look at the service right away.
+func failure(call *call, err error) Reply {
+	var usage *UsageError
+	if errors.As(err, &usage) {
+		return usageReply(call.verb, usage.Msg)
+	}
+	rep := Reply{Status: StatusFailed, Title: call.verb.name + " failed", Blocks: []Block{&Text{Text: err.Error()}}}
+	if call.service != nil {
+		rep.Actions = []Action{logsAction(call)}
+	}
+	return rep
+}
+
+func usageReply(v *verb, msg string) Reply {
+	text := msg
+	if v != nil {
+		text += "\nUsage: " + v.usage
+	}
+	return Reply{Status: StatusUsage, Title: "Usage", Blocks: []Block{&Text{Text: text}}}
+}
+
+// parse turns a request into a call, or a usage reply.
+func (c *Catalogue) parse(req Request) (*call, Reply, bool) {
+	tokens, err := Tokenize(req.Line)
+	if err != nil {
+		return nil, usageReply(nil, err.Error()), false
+	}
+	if len(tokens) == 0 {
+		return nil, usageReply(nil, "Empty command. Try `help`."), false
+	}
+	env, tokens, rep, ok := c.pickEnvironment(tokens, req.Default)
+	if !ok {
+		return nil, rep, false
+	}
+	if len(tokens) == 0 {
+		return nil, usageReply(nil, "Missing command after the environment. Try `help`."), false
+	}
+	name := strings.ToLower(tokens[0])
+	v := c.verbs[name]
+	if v == nil {
+		return nil, usageReply(nil, fmt.Sprintf("Unknown command %q. Commands: %s.", tokens[0], strings.Join(c.verbNames(), ", "))), false
+	}
+	args, err := ParseFlags(tokens[1:], v.flags)
+	if err != nil {
+		return nil, usageReply(v, err.Error()), false
+	}
+	cl := &call{env: env, verb: v, args: args, request: req}
+	switch v.target {
+	case noTarget:
+		if v.name != "help" && len(args.Positional) > 0 {
+			return nil, usageReply(v, fmt.Sprintf("%s takes no argument, got %q.", v.name, args.Positional[0])), false
+		}
+	case serviceTarget, optionalTarget:
+		if len(args.Positional) > 1 {
+			return nil, usageReply(v, fmt.Sprintf("%s takes one service, got %q.", v.name, strings.Join(args.Positional, " "))), false
+		}
+		svcName := ""
+		if len(args.Positional) == 1 {
+			svcName = args.Positional[0]
+		} else if req.Default != nil && req.Default.Env == env.Config.Name && req.Default.Service != "" {
+			svcName = req.Default.Service
+		}
+		if svcName == "" {
+			if v.target == serviceTarget {
+				return nil, usageReply(v, fmt.Sprintf("Which service? One of: %s.", strings.Join(env.Config.ServiceNames(), ", "))), false
+			}
+			break
+		}
+		svc, ok := env.Config.Service(strings.ToLower(svcName))
+		if !ok {
+			return nil, usageReply(v, fmt.Sprintf("Unknown service %q. Services: %s.", svcName, strings.Join(env.Config.ServiceNames(), ", "))), false
+		}
+		cl.service = &svc
+	}
+	return cl, Reply{}, true
+}
+
+// pickEnvironment consumes a leading environment name, or falls back to the
+// context's environment, then the default one.
+func (c *Catalogue) pickEnvironment(tokens []string, def *Target) (*Environment, []string, Reply, bool) {
+	if e, ok := c.envs[strings.ToLower(tokens[0])]; ok && c.verbs[strings.ToLower(tokens[0])] == nil {
+		return e, tokens[1:], Reply{}, true
+	}
+	if def != nil {
+		if e, ok := c.envs[def.Env]; ok {
+			return e, tokens, Reply{}, true
+		}
+	}
+	name := c.cfg.DefaultEnv
+	if name == "" && len(c.cfg.Environments) > 0 {
+		name = c.cfg.Environments[0].Name
+	}
+	e, ok := c.envs[name]
+	if !ok {
+		return nil, nil, usageReply(nil, "No environment is configured."), false
+	}
+	return e, tokens, Reply{}, true
+}
+
+func (c *Catalogue) verbNames() []string {
+	names := make([]string, 0, len(c.verbs))
+	for n := range c.verbs {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// canonical is the command line to run once confirmed: explicit
+// environment, verb, target and flags, so a click runs exactly what was shown.
+func (c *Catalogue) canonical(call *call) string {
+	parts := []string{call.env.Config.Name, call.verb.name}
+	if call.service != nil {
+		parts = append(parts, call.service.Name)
+	} else {
+		parts = append(parts, call.args.Positional...)
+	}
+	for _, f := range call.verb.flags {
+		if !call.args.Has(f.Name) {
+			continue
+		}
+		switch f.Kind {
+		case FlagBool:
+			if call.args.Bools[f.Name] {
+				parts = append(parts, "--"+f.Name)
+			}
+		case FlagInt:
+			parts = append(parts, fmt.Sprintf("--%s=%d", f.Name, call.args.Ints[f.Name]))
+		case FlagDuration:
+			parts = append(parts, "--"+f.Name+"="+call.args.Durations[f.Name].String())
+		case FlagString:
+			parts = append(parts, "--"+f.Name+"="+quoteIfNeeded(call.args.Strings[f.Name]))
+		case FlagRegexp:
+			parts = append(parts, "--"+f.Name+"="+quoteIfNeeded(call.args.Regexps[f.Name].String()))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+func quoteIfNeeded(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\"'\\") {
+		return s
+	}
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+func (c *Catalogue) confirmPrompt(call *call) string {
+	what := call.verb.name
+	if call.service != nil {
+		what += " " + call.service.Name
+	}
+	if call.verb.name == "restart" && call.service != nil && recreatesOnRestart(*call.service) {
+		if call.args.Bools["no-pull"] {
+			what = "recreate " + call.service.Name + " (no pull)"
+		} else {
+			what = "pull the image of " + call.service.Name + " and recreate it"
+		}
+	}
+	return fmt.Sprintf("%s in %s?", upperFirst(what), call.env.Config.Name)
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func logsAction(call *call) Action {
+	return Action{Label: "Logs", Command: call.env.Config.Name + " logs " + call.service.Name}
+}

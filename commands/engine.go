@@ -1,0 +1,190 @@
+package commands
+
+import (
+	"context"
+	"time"
+)
+
+// Engine is what the command catalogue needs from one Docker engine. The
+// adapters/docker package implements it; tests may use the real engine.
+type Engine interface {
+	// Containers lists every container of the engine, running or not.
+	Containers(ctx context.Context) ([]Container, error)
+	// Inspect returns the details of one container (env values not masked:
+	// masking is a business rule applied by the catalogue).
+	Inspect(ctx context.Context, id string) (ContainerDetails, error)
+	// Logs streams log lines to sink, oldest first, in bounded memory.
+	Logs(ctx context.Context, id string, q LogQuery, sink func(LogLine) error) error
+	// Restart, Stop and Start act on one container.
+	Restart(ctx context.Context, id string, timeout time.Duration) error
+	Stop(ctx context.Context, id string, timeout time.Duration) error
+	Start(ctx context.Context, id string) error
+	// Recreate replaces a container by a new one with identical
+	// configuration, optionally pulling its image reference first.
+	Recreate(ctx context.Context, id string, opts RecreateOptions) (RecreateResult, error)
+	// Stats takes one sample of a container's resource usage.
+	Stats(ctx context.Context, id string) (Stats, error)
+	// Top lists the processes of a running container.
+	Top(ctx context.Context, id string) (Processes, error)
+	// Events returns the events since a time (until now), oldest first.
+	Events(ctx context.Context, since time.Time, containerIDs []string) ([]Event, error)
+	// DiskUsage is `docker system df`.
+	DiskUsage(ctx context.Context) (DiskUsage, error)
+	// Volumes lists volumes, with sizes when the engine knows them.
+	Volumes(ctx context.Context) ([]Volume, error)
+	// Image describes a local image.
+	Image(ctx context.Context, ref string) (Image, error)
+	// Version describes the engine.
+	Version(ctx context.Context) (EngineVersion, error)
+}
+
+// Container is one line of `docker ps -a`.
+type Container struct {
+	ID      string
+	Name    string // without the leading slash
+	Image   string // the reference it was created from
+	ImageID string
+	State   string // running, exited, restarting, paused, created, dead
+	Status  string // Docker's human status ("Up 3 minutes (healthy)")
+	Health  string // healthy, unhealthy, starting, or "" when no healthcheck
+	Created time.Time
+	Labels  map[string]string
+}
+
+// ContainerDetails is the part of `docker inspect` the commands show.
+type ContainerDetails struct {
+	Container
+	StartedAt     time.Time
+	FinishedAt    time.Time
+	ExitCode      int
+	OOMKilled     bool
+	RestartCount  int
+	RestartPolicy string
+	Tty           bool
+	Env           []string // KEY=value, unmasked
+	Cmd           []string
+	Entrypoint    []string
+	Mounts        []Mount
+	Ports         []Port
+	Networks      []string
+	LogPath       string
+	LogDriver     string
+	HealthLog     []HealthCheck
+}
+
+// Mount is a volume or bind mount.
+type Mount struct {
+	Type, Source, Destination string
+	ReadOnly                  bool
+}
+
+// Port is a published port.
+type Port struct {
+	HostIP        string
+	HostPort      string
+	ContainerPort string // "8880/tcp"
+}
+
+// HealthCheck is one probe result.
+type HealthCheck struct {
+	Start    time.Time
+	ExitCode int
+	Output   string
+}
+
+// LogQuery selects log lines. Zero values mean "no bound".
+type LogQuery struct {
+	Tail  int // last N lines (0: all)
+	Since time.Time
+	Until time.Time
+	// Stdout/Stderr select the streams; both false means both.
+	Stdout, Stderr bool
+}
+
+// LogLine is one line of a container's output.
+type LogLine struct {
+	Stream string // "stdout" or "stderr" ("stdout" for TTY containers)
+	Time   time.Time
+	Text   string // without the trailing newline
+}
+
+// RecreateOptions tunes Recreate.
+type RecreateOptions struct {
+	// Pull pulls Image (or the container's own reference) before recreating.
+	Pull bool
+	// Image replaces the container's image reference; empty keeps it. An
+	// image ID (sha256:...) is used for roll backs.
+	Image string
+	// StopTimeout bounds the stop of the old container.
+	StopTimeout time.Duration
+}
+
+// RecreateResult reports what Recreate did.
+type RecreateResult struct {
+	OldID, NewID           string
+	OldImageID, NewImageID string
+	OldDigest, NewDigest   string // repo digest when known, else image ID
+	Pulled                 bool
+}
+
+// Stats is one resource sample.
+type Stats struct {
+	CPUPercent       float64
+	MemoryUsage      uint64
+	MemoryLimit      uint64
+	NetRx, NetTx     uint64
+	BlockRead, Write uint64
+	PIDs             uint64
+}
+
+// Processes is `docker top`.
+type Processes struct {
+	Titles    []string
+	Processes [][]string
+}
+
+// Event is one Docker event about a container.
+type Event struct {
+	Time       time.Time
+	Action     string // die, oom, health_status: unhealthy, start, stop, kill ...
+	ID         string
+	Name       string
+	Attributes map[string]string
+}
+
+// DiskUsage is `docker system df`.
+type DiskUsage struct {
+	Rows []DiskUsageRow
+}
+
+// DiskUsageRow is one kind of object.
+type DiskUsageRow struct {
+	Kind        string // Images, Containers, Local Volumes, Build Cache
+	Total       int
+	Active      int
+	Size        int64
+	Reclaimable int64
+}
+
+// Volume is a Docker volume.
+type Volume struct {
+	Name, Driver, Mountpoint string
+	Labels                   map[string]string
+	Size                     int64 // -1 when unknown
+	RefCount                 int64 // -1 when unknown
+}
+
+// Image describes a local image.
+type Image struct {
+	ID          string
+	RepoTags    []string
+	RepoDigests []string
+	Created     time.Time
+	Size        int64
+	Labels      map[string]string
+}
+
+// EngineVersion describes a Docker engine.
+type EngineVersion struct {
+	Version, APIVersion, OS, Arch, KernelVersion string
+}

@@ -1,0 +1,107 @@
+package commands
+
+// Reply is the transport-neutral answer to a command. Slack renders it as Block
+// Kit, the console as plain text, tests inspect it directly.
+type Reply struct {
+	// Status classifies the outcome; transports use it for exit codes and
+	// for choosing ephemeral (errors, denials) or public messages.
+	Status Status
+	// Title is a one-line headline ("app restarted", "logs of app").
+	Title string
+	// Blocks are the body, in order.
+	Blocks []Block
+	// Actions are follow-up buttons (Logs, Roll back ...).
+	Actions []Action
+	// Confirm, when set, means nothing ran yet: the transport must ask the
+	// user and run Confirm.Command again with Request.Confirmed set.
+	Confirm *Confirmation
+	// Target is what the reply is about, so a thread under it can default to it.
+	Target *Target
+}
+
+// Status of a reply.
+type Status int
+
+const (
+	StatusOK        Status = iota // the command ran and succeeded
+	StatusFailed                  // the command ran (or tried) and failed
+	StatusUsage                   // bad input: nothing was executed
+	StatusDenied                  // not allowed: nothing was executed
+	StatusPending                 // waiting for a confirmation: nothing was executed
+	StatusCancelled               // the user declined the confirmation
+)
+
+func (s Status) String() string {
+	switch s {
+	case StatusOK:
+		return "ok"
+	case StatusFailed:
+		return "failed"
+	case StatusUsage:
+		return "usage"
+	case StatusDenied:
+		return "denied"
+	case StatusPending:
+		return "pending"
+	case StatusCancelled:
+		return "cancelled"
+	}
+	return "unknown"
+}
+
+// Block is one element of a reply body: *Text, *Fields, *Table, *Code or *File.
+type Block interface{ block() }
+
+// Text is a paragraph of plain text.
+type Text struct{ Text string }
+
+// Fields is a list of label/value pairs.
+type Fields struct{ Fields []Field }
+
+// Field is one label/value pair.
+type Field struct{ Label, Value string }
+
+// Table is a header and rows of cells.
+type Table struct {
+	Header []string
+	Rows   [][]string
+}
+
+// Code is preformatted text such as log lines.
+type Code struct{ Text string }
+
+// File is an attachment: output too long for a message.
+type File struct {
+	Name    string
+	Title   string
+	Content []byte
+}
+
+func (*Text) block()   {}
+func (*Fields) block() {}
+func (*Table) block()  {}
+func (*Code) block()   {}
+func (*File) block()   {}
+
+// Action is a follow-up the user can trigger with one click (or by typing
+// Command): "Logs" → "logs app", "Roll back" → "rollback app --to sha256:...".
+type Action struct {
+	Label   string
+	Command string
+	// Style is "", "primary" or "danger".
+	Style string
+}
+
+// Confirmation describes a mutating command waiting for an explicit yes.
+type Confirmation struct {
+	// Prompt says what will happen ("Pull and recreate app in prod?").
+	Prompt string
+	// Command is the canonical command line to run once confirmed.
+	Command string
+}
+
+// Target is the environment and service (or flow) a reply is about.
+type Target struct {
+	Env     string
+	Service string
+}

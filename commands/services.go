@@ -1,0 +1,115 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"mfbot/config"
+)
+
+// Compose's labels, which name a container's project and service.
+const (
+	composeProjectLabel = "com.docker.compose.project"
+	composeServiceLabel = "com.docker.compose.service"
+)
+
+// resolveContainer finds the container of a service, in the order of the
+// product spec: configured name, compose labels, then the names MonitorFish
+// has used over the years. nil means the service has no container.
+func resolveContainer(svc config.Service, project string, containers []Container) *Container {
+	byName := func(name string) *Container {
+		for i := range containers {
+			if containers[i].Name == name {
+				return &containers[i]
+			}
+		}
+		return nil
+	}
+	if svc.Container != "" {
+		// A configured name is authoritative: no guessing past it.
+		return byName(svc.Container)
+	}
+	composeService := svc.ComposeService
+	if composeService == "" {
+		composeService = svc.Name
+	}
+	var labelled []*Container
+	for i := range containers {
+		l := containers[i].Labels
+		if l[composeProjectLabel] == project && l[composeServiceLabel] == composeService {
+			labelled = append(labelled, &containers[i])
+		}
+	}
+	if len(labelled) > 0 {
+		// Scaled or half-recreated services have several: prefer the
+		// running one, then the newest.
+		slices.SortStableFunc(labelled, func(a, b *Container) int {
+			if (a.State == "running") != (b.State == "running") {
+				if a.State == "running" {
+					return -1
+				}
+				return 1
+			}
+			return b.Created.Compare(a.Created)
+		})
+		return labelled[0]
+	}
+	for _, name := range svc.KnownNames {
+		if c := byName(name); c != nil {
+			return c
+		}
+	}
+	return nil
+}
+
+// stackService is a service with its container, if any.
+type stackService struct {
+	Service   config.Service
+	Container *Container
+}
+
+// stack resolves every service of the environment with one list call.
+func (call *call) stack(ctx context.Context) ([]stackService, []Container, error) {
+	containers, err := call.env.Docker.Containers(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]stackService, 0, len(call.env.Config.Services))
+	for _, svc := range call.env.Config.Services {
+		out = append(out, stackService{Service: svc, Container: resolveContainer(svc, call.env.Config.ComposeProject, containers)})
+	}
+	return out, containers, nil
+}
+
+// container resolves the call's service to its container, or explains why not.
+func (call *call) container(ctx context.Context) (*Container, error) {
+	containers, err := call.env.Docker.Containers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := resolveContainer(*call.service, call.env.Config.ComposeProject, containers)
+	if c == nil {
+		return nil, fmt.Errorf("service %s has no container in %s (looked for %s)", call.service.Name, call.env.Config.Name, describeLookup(*call.service, call.env.Config.ComposeProject))
+	}
+	return c, nil
+}
+
+func describeLookup(svc config.Service, project string) string {
+	if svc.Container != "" {
+		return "container " + svc.Container
+	}
+	composeService := svc.ComposeService
+	if composeService == "" {
+		composeService = svc.Name
+	}
+	s := fmt.Sprintf("compose service %s/%s", project, composeService)
+	for _, n := range svc.KnownNames {
+		s += ", " + n
+	}
+	return s
+}
+
+// recreatesOnRestart says which services restart the runbook's way (pull
+// and recreate): the backend, whose image tag is what a deployment changes.
+func recreatesOnRestart(svc config.Service) bool { return svc.Name == "app" }

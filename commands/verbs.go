@@ -1,0 +1,146 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// catalogue lists the verbs. Flags bounds come from configuration (PRODUCT §6).
+func (c *Catalogue) catalogue() []*verb {
+	lim := c.cfg.Limits
+	tail := FlagSpec{Name: "tail", Kind: FlagInt, Unit: "lines", Min: 1, Max: lim.MaxTail, Help: fmt.Sprintf("last N lines (default %d, at most %d)", lim.DefaultTail, lim.MaxTail)}
+	since := FlagSpec{Name: "since", Kind: FlagDuration, MaxDuration: lim.MaxSince, Help: "only lines newer than this (30s, 15m, 2h, 1d)"}
+	return []*verb{
+		{name: "help", usage: "help [command]", summary: "list the commands, or explain one", target: noTarget, run: c.help},
+		{name: "status", usage: "status", summary: "every service at a glance: state, health, uptime, image, restarts", target: noTarget, run: c.status},
+		{name: "ps", usage: "ps", summary: "the stack's containers", target: noTarget, run: c.ps},
+		{
+			name: "logs", usage: "logs <service> [--tail N] [--since D] [--until D] [--grep RE] [--stderr]",
+			summary:  "recent logs, secrets redacted",
+			examples: []string{"logs app", "logs app --since 30m --grep ERROR", "logs db --tail 500"},
+			flags: []FlagSpec{tail, since,
+				{Name: "until", Kind: FlagDuration, MaxDuration: lim.MaxSince, Help: "only lines older than this"},
+				{Name: "grep", Kind: FlagRegexp, Help: "only lines matching this regular expression (searches the --since window, else the last " + fmt.Sprint(lim.MaxTail) + " lines)"},
+				{Name: "stderr", Kind: FlagBool, Help: "only the error stream"},
+			},
+			target: serviceTarget, run: c.logs,
+		},
+		{
+			name: "restart", usage: "restart <service> [--no-pull]",
+			summary:  "app: pull its image tag and recreate it (make restart-remote-app); others: restart",
+			examples: []string{"restart app", "restart app --no-pull", "prod restart db"},
+			flags:    []FlagSpec{{Name: "no-pull", Kind: FlagBool, Help: "recreate without pulling the image"}},
+			target:   serviceTarget, mutating: true, run: c.restart,
+		},
+		{
+			name: "rollback", usage: "rollback <service> --to <image-id>",
+			summary: "recreate a service on a previous image (offered after a failed restart)",
+			flags:   []FlagSpec{{Name: "to", Kind: FlagString, Help: "the previous image ID (sha256:...)"}},
+			target:  serviceTarget, mutating: true, run: c.rollback,
+		},
+		{name: "stop", usage: "stop <service>", summary: "stop a service's container", target: serviceTarget, mutating: true, run: c.stop},
+		{name: "start", usage: "start <service>", summary: "start a service's container", target: serviceTarget, mutating: true, run: c.start},
+		{name: "stats", usage: "stats [service]", summary: "CPU, memory, network and block I/O, PIDs", target: optionalTarget, run: c.stats},
+		{name: "top", usage: "top <service>", summary: "processes of a container", target: serviceTarget, run: c.top},
+		{
+			name: "events", usage: "events [--since D]", summary: "recent Docker events of the stack (exec noise filtered)",
+			flags:  []FlagSpec{{Name: "since", Kind: FlagDuration, MaxDuration: lim.MaxSince, Help: "how far back (default 1h)"}},
+			target: noTarget, run: c.events,
+		},
+		{name: "df", usage: "df", summary: "Docker disk usage: images, containers, volumes, build cache", target: noTarget, run: c.df},
+		{name: "inspect", usage: "inspect <service>", summary: "configuration and state of a container, secrets masked", target: serviceTarget, run: c.inspect},
+		{name: "volumes", usage: "volumes", summary: "the stack's volumes", target: noTarget, run: c.volumes},
+		{name: "version", usage: "version [service]", summary: "image reference, tag, digest and creation; the app's /version", target: optionalTarget, run: c.version},
+	}
+}
+
+func (c *Catalogue) help(_ context.Context, call *call) (Reply, error) {
+	if len(call.args.Positional) > 0 {
+		v := c.verbs[strings.ToLower(call.args.Positional[0])]
+		if v == nil {
+			return Reply{}, &UsageError{Msg: fmt.Sprintf("No command %q. Commands: %s.", call.args.Positional[0], strings.Join(c.verbNames(), ", "))}
+		}
+		text := v.usage + "\n" + upperFirst(v.summary) + "."
+		if v.mutating {
+			text += "\nNeeds an operator and a confirmation."
+		}
+		for _, f := range v.flags {
+			text += fmt.Sprintf("\n  --%s  %s", f.Name, f.Help)
+		}
+		if len(v.examples) > 0 {
+			text += "\nExamples: " + strings.Join(v.examples, " · ")
+		}
+		return Reply{Status: StatusOK, Title: "help " + v.name, Blocks: []Block{&Code{Text: text}}}, nil
+	}
+	t := &Table{Header: []string{"command", "does"}}
+	for _, name := range c.verbNames() {
+		v := c.verbs[name]
+		t.Rows = append(t.Rows, []string{v.usage, v.summary})
+	}
+	envs := make([]string, 0, len(c.cfg.Environments))
+	for _, e := range c.cfg.Environments {
+		envs = append(envs, e.Name)
+	}
+	return Reply{Status: StatusOK, Title: "mfbot commands", Blocks: []Block{
+		t,
+		&Text{Text: fmt.Sprintf("Syntax: [environment] <command> [service] [flags]. Environments: %s (default %s). Services: %s.",
+			strings.Join(envs, ", "), call.env.Config.Name, strings.Join(call.env.Config.ServiceNames(), ", "))},
+	}}, nil
+}
+
+// humanDuration prints durations the way `docker ps` does, coarsely.
+func humanDuration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}
+
+// humanBytes prints sizes in binary units.
+func humanBytes(n int64) string {
+	if n < 0 {
+		return "?"
+	}
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%dB", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f%ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// imageTag is the tag part of an image reference ("latest" when none).
+func imageTag(ref string) string {
+	if strings.HasPrefix(ref, "sha256:") {
+		return ref[7:19]
+	}
+	if i := strings.Index(ref, "@"); i >= 0 {
+		return ref[i+1:]
+	}
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		return ref[i+1:]
+	}
+	return "latest"
+}
+
+// imageRepository strips the tag or digest from an image reference.
+func imageRepository(ref string) string {
+	if i := strings.Index(ref, "@"); i >= 0 {
+		ref = ref[:i]
+	}
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		ref = ref[:i]
+	}
+	return ref
+}

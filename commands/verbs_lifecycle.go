@@ -1,0 +1,189 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"time"
+)
+
+// restart answers `restart <svc>`: the app is pulled and recreated like
+// `make restart-remote-app`; other services get a plain restart. Either way
+// the reply waits, bounded, for the container to be running and healthy.
+func (c *Catalogue) restart(ctx context.Context, call *call) (Reply, error) {
+	ctr, err := call.container(ctx)
+	if err != nil {
+		return Reply{}, err
+	}
+	started := time.Now()
+	if !recreatesOnRestart(*call.service) {
+		if err := call.env.Docker.Restart(ctx, ctr.ID, c.cfg.Limits.StopTimeout); err != nil {
+			return Reply{}, err
+		}
+		return c.readyReply(ctx, call, ctr.ID, started, "restarted", nil, nil)
+	}
+	res, err := call.env.Docker.Recreate(ctx, ctr.ID, RecreateOptions{
+		Pull:        !call.args.Bools["no-pull"],
+		Image:       call.service.Image,
+		StopTimeout: c.cfg.Limits.StopTimeout,
+	})
+	if err != nil {
+		return Reply{}, err
+	}
+	image := "unchanged (" + shortDigest(res.NewDigest) + ")"
+	if res.OldImageID != res.NewImageID {
+		image = shortDigest(res.OldDigest) + " → " + shortDigest(res.NewDigest)
+	}
+	fields := []Field{{"Image", image}}
+	if !res.Pulled {
+		fields = append(fields, Field{"Pull", "skipped"})
+	}
+	var rollback *Action
+	if res.OldImageID != res.NewImageID {
+		rollback = &Action{Label: "Roll back", Style: "danger",
+			Command: fmt.Sprintf("%s rollback %s --to %s", call.env.Config.Name, call.service.Name, res.OldImageID)}
+	}
+	return c.readyReply(ctx, call, res.NewID, started, "recreated", fields, rollback)
+}
+
+// rollback answers `rollback <svc> --to <image-id>`. The image must be a
+// local image of the service's own repository: the command recreates onto a
+// previous version, it never runs an arbitrary image.
+func (c *Catalogue) rollback(ctx context.Context, call *call) (Reply, error) {
+	to := call.args.Strings["to"]
+	if !imageIDPattern.MatchString(to) {
+		return Reply{}, &UsageError{Msg: "--to wants the previous image ID (sha256: and 64 hex digits), as offered by a failed restart"}
+	}
+	ctr, err := call.container(ctx)
+	if err != nil {
+		return Reply{}, err
+	}
+	repo := imageRepository(ctr.Image)
+	if call.service.Image != "" {
+		repo = imageRepository(call.service.Image)
+	}
+	img, err := call.env.Docker.Image(ctx, to)
+	if err != nil {
+		return Reply{}, fmt.Errorf("image %s is not available on the engine: %w", to, err)
+	}
+	if !belongsTo(img, repo) {
+		return Reply{}, fmt.Errorf("image %s is not an image of %s: refusing to run it as %s", to, repo, call.service.Name)
+	}
+	started := time.Now()
+	res, err := call.env.Docker.Recreate(ctx, ctr.ID, RecreateOptions{Image: to, StopTimeout: c.cfg.Limits.StopTimeout})
+	if err != nil {
+		return Reply{}, err
+	}
+	fields := []Field{{"Image", shortDigest(res.OldDigest) + " → " + shortDigest(res.NewDigest)}}
+	return c.readyReply(ctx, call, res.NewID, started, "rolled back", fields, nil)
+}
+
+var imageIDPattern = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+
+func belongsTo(img Image, repo string) bool {
+	for _, ref := range slices.Concat(img.RepoTags, img.RepoDigests) {
+		if imageRepository(ref) == repo {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Catalogue) stop(ctx context.Context, call *call) (Reply, error) {
+	ctr, err := call.container(ctx)
+	if err != nil {
+		return Reply{}, err
+	}
+	if err := call.env.Docker.Stop(ctx, ctr.ID, c.cfg.Limits.StopTimeout); err != nil {
+		return Reply{}, err
+	}
+	d, err := call.env.Docker.Inspect(ctx, ctr.ID)
+	if err != nil {
+		return Reply{}, err
+	}
+	return Reply{Status: StatusOK, Title: fmt.Sprintf("%s stopped", call.service.Name),
+		Blocks:  []Block{&Fields{Fields: []Field{{"Container", d.Name}, {"State", d.State}, {"Exit code", fmt.Sprint(d.ExitCode)}}}},
+		Actions: []Action{{Label: "Start", Command: call.env.Config.Name + " start " + call.service.Name}},
+	}, nil
+}
+
+func (c *Catalogue) start(ctx context.Context, call *call) (Reply, error) {
+	ctr, err := call.container(ctx)
+	if err != nil {
+		return Reply{}, err
+	}
+	started := time.Now()
+	if err := call.env.Docker.Start(ctx, ctr.ID); err != nil {
+		return Reply{}, err
+	}
+	return c.readyReply(ctx, call, ctr.ID, started, "started", nil, nil)
+}
+
+// readyReply waits for the container to be ready and reports the outcome.
+func (c *Catalogue) readyReply(ctx context.Context, call *call, id string, started time.Time, did string, fields []Field, rollback *Action) (Reply, error) {
+	d, ready, err := waitReady(ctx, call.env.Docker, id, c.cfg.Limits.RestartTimeout)
+	if err != nil {
+		return Reply{}, err
+	}
+	health := d.Health
+	if health == "" {
+		health = "no healthcheck"
+	}
+	fields = append([]Field{{"Container", d.Name}, {"State", d.State}, {"Health", health}}, fields...)
+	fields = append(fields, Field{"Took", time.Since(started).Round(100 * time.Millisecond).String()})
+	rep := Reply{Status: StatusOK, Title: fmt.Sprintf("%s %s", call.service.Name, did), Actions: []Action{logsAction(call)}}
+	if !ready {
+		rep.Status = StatusFailed
+		rep.Title = fmt.Sprintf("%s %s but is not healthy", call.service.Name, did)
+		if d.State != "running" {
+			rep.Title = fmt.Sprintf("%s %s but is %s (exit code %d)", call.service.Name, did, d.State, d.ExitCode)
+		}
+		if n := len(d.HealthLog); n > 0 {
+			fields = append(fields, Field{"Last healthcheck", fmt.Sprintf("exit %d: %s", d.HealthLog[n-1].ExitCode, d.HealthLog[n-1].Output)})
+		}
+		if rollback != nil {
+			rep.Actions = append(rep.Actions, *rollback)
+		}
+	}
+	rep.Blocks = []Block{&Fields{Fields: fields}}
+	return rep, nil
+}
+
+// waitReady polls until the container is running and healthy (or running
+// for a few seconds when it has no healthcheck), it stops, or timeout passes.
+func waitReady(ctx context.Context, engine Engine, id string, timeout time.Duration) (ContainerDetails, bool, error) {
+	const settle = 3 * time.Second // a container without healthcheck that survives this long is up
+	deadline := time.Now().Add(timeout)
+	for {
+		d, err := engine.Inspect(ctx, id)
+		if err != nil {
+			return d, false, err
+		}
+		switch {
+		case d.State == "running" && d.Health == "healthy":
+			return d, true, nil
+		case d.State == "running" && d.Health == "" && time.Since(d.StartedAt) >= settle:
+			return d, true, nil
+		case d.State == "exited" || d.State == "dead":
+			return d, false, nil
+		case d.Health == "unhealthy":
+			return d, false, nil
+		case time.Now().After(deadline):
+			return d, false, nil
+		}
+		select {
+		case <-ctx.Done():
+			return d, false, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// shortDigest keeps enough of a digest to tell versions apart in a message.
+func shortDigest(d string) string {
+	if i := len(d) - 64; i > 0 && (d[i-1] == ':') {
+		return d[:i+12]
+	}
+	return d
+}

@@ -1,0 +1,95 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// logs answers `logs <svc>`: the engine tails, the catalogue filters and
+// redacts. With --grep the search covers the --since window or, without
+// one, the last MaxTail lines, and keeps the last --tail matches: bounded
+// work whatever the size of the log file.
+func (c *Catalogue) logs(ctx context.Context, call *call) (Reply, error) {
+	ctr, err := call.container(ctx)
+	if err != nil {
+		return Reply{}, err
+	}
+	tail := c.cfg.Limits.DefaultTail
+	if call.args.Has("tail") {
+		tail = call.args.Ints["tail"]
+	}
+	now := time.Now()
+	q := LogQuery{Tail: tail, Stderr: call.args.Bools["stderr"]}
+	if d, ok := call.args.Durations["since"]; ok {
+		q.Since = now.Add(-d)
+	}
+	if d, ok := call.args.Durations["until"]; ok {
+		q.Until = now.Add(-d)
+	}
+	grep := call.args.Regexps["grep"]
+	if grep != nil {
+		q.Tail = c.cfg.Limits.MaxTail
+		if !q.Since.IsZero() {
+			q.Tail = 0
+		}
+	}
+	lines := newLineRing(tail)
+	redact := c.redactor.Lines()
+	err = call.env.Docker.Logs(ctx, ctr.ID, q, func(l LogLine) error {
+		// Match the redacted text: --grep must not become a way to probe
+		// a secret one character at a time.
+		text, keep := redact.Line(l.Text)
+		if keep && (grep == nil || grep.MatchString(text)) {
+			lines.add(text)
+		}
+		return nil
+	})
+	if err != nil {
+		return Reply{}, err
+	}
+	title := fmt.Sprintf("Logs of %s (%s), last %d lines", call.service.Name, ctr.Name, lines.len())
+	if grep != nil {
+		title = fmt.Sprintf("Logs of %s (%s) matching %s, last %d", call.service.Name, ctr.Name, grep, lines.len())
+	}
+	rep := Reply{Status: StatusOK, Title: title, Actions: []Action{logsAction(call)}}
+	if lines.len() == 0 {
+		rep.Blocks = []Block{&Text{Text: "No log lines in that window."}}
+		return rep, nil
+	}
+	rep.Blocks = []Block{&Code{Text: lines.join()}}
+	return rep, nil
+}
+
+// lineRing keeps the last max lines: memory stays bounded by --tail even
+// when a --grep search streams many more.
+type lineRing struct {
+	lines []string
+	max   int
+	next  int // oldest line once the ring is full
+}
+
+func newLineRing(max int) *lineRing { return &lineRing{max: max} }
+
+func (r *lineRing) add(s string) {
+	if len(r.lines) < r.max {
+		r.lines = append(r.lines, s)
+		return
+	}
+	r.lines[r.next] = s
+	r.next = (r.next + 1) % r.max
+}
+
+func (r *lineRing) len() int { return len(r.lines) }
+
+func (r *lineRing) join() string {
+	var b strings.Builder
+	for i := range r.lines {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(r.lines[(r.next+i)%len(r.lines)])
+	}
+	return b.String()
+}

@@ -1,0 +1,390 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// status answers `status`: one line per service, from one list call and
+// one inspect per container (run concurrently to stay under a second).
+func (c *Catalogue) status(ctx context.Context, call *call) (Reply, error) {
+	services, _, err := call.stack(ctx)
+	if err != nil {
+		return Reply{}, err
+	}
+	details := c.inspectAll(ctx, call, services)
+	t := &Table{Header: []string{"service", "container", "state", "health", "uptime", "image", "restarts"}}
+	problems := 0
+	for i, s := range services {
+		if s.Container == nil {
+			t.Rows = append(t.Rows, []string{s.Service.Name, "—", "no container", "", "", "", ""})
+			continue
+		}
+		d := details[i]
+		health, uptime, restarts := d.Health, "", fmt.Sprint(d.RestartCount)
+		if health == "" {
+			health = "—"
+		}
+		if d.State == "running" && !d.StartedAt.IsZero() {
+			uptime = humanDuration(time.Since(d.StartedAt))
+		}
+		if d.State != "running" || d.Health == "unhealthy" {
+			problems++
+		}
+		t.Rows = append(t.Rows, []string{s.Service.Name, s.Container.Name, d.State, health, uptime, imageTag(s.Container.Image), restarts})
+	}
+	title := fmt.Sprintf("%s: all services up", call.env.Config.Name)
+	if problems > 0 {
+		title = fmt.Sprintf("%s: %d service(s) need attention", call.env.Config.Name, problems)
+	}
+	blocks := []Block{t}
+	var notes []string
+	if call.env.Config.Database == nil {
+		notes = append(notes, "database: not configured (ENV_DB_URL)")
+	}
+	if call.env.Config.Prefect == nil {
+		notes = append(notes, "Prefect: not configured (PREFECT_API_URL)")
+	}
+	if len(notes) > 0 {
+		blocks = append(blocks, &Text{Text: strings.Join(notes, " · ")})
+	}
+	return Reply{Status: StatusOK, Title: title, Blocks: blocks}, nil
+}
+
+// inspectAll inspects the services' containers concurrently; a container
+// that vanished meanwhile keeps its list-call view.
+func (c *Catalogue) inspectAll(ctx context.Context, call *call, services []stackService) []ContainerDetails {
+	out := make([]ContainerDetails, len(services))
+	var wg sync.WaitGroup
+	for i, s := range services {
+		if s.Container == nil {
+			continue
+		}
+		wg.Go(func() {
+			d, err := call.env.Docker.Inspect(ctx, s.Container.ID)
+			if err != nil {
+				d = ContainerDetails{Container: *s.Container}
+			}
+			out[i] = d
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// ps answers `ps`: the stack's containers, including compose containers of
+// the project that no configured service names.
+func (c *Catalogue) ps(ctx context.Context, call *call) (Reply, error) {
+	services, containers, err := call.stack(ctx)
+	if err != nil {
+		return Reply{}, err
+	}
+	t := &Table{Header: []string{"container", "service", "image", "state", "status"}}
+	seen := map[string]bool{}
+	for _, s := range services {
+		if s.Container != nil {
+			seen[s.Container.ID] = true
+			t.Rows = append(t.Rows, []string{s.Container.Name, s.Service.Name, s.Container.Image, s.Container.State, s.Container.Status})
+		}
+	}
+	for _, ctr := range containers {
+		if !seen[ctr.ID] && ctr.Labels[composeProjectLabel] == call.env.Config.ComposeProject {
+			t.Rows = append(t.Rows, []string{ctr.Name, "(" + ctr.Labels[composeServiceLabel] + ")", ctr.Image, ctr.State, ctr.Status})
+		}
+	}
+	if len(t.Rows) == 0 {
+		return Reply{Status: StatusOK, Title: "No container of the stack", Blocks: []Block{&Text{Text: "No service of " + call.env.Config.Name + " has a container."}}}, nil
+	}
+	return Reply{Status: StatusOK, Title: fmt.Sprintf("Containers of %s", call.env.Config.Name), Blocks: []Block{t}}, nil
+}
+
+// stats answers `stats [svc]`: one sample per running container.
+func (c *Catalogue) stats(ctx context.Context, call *call) (Reply, error) {
+	services, _, err := call.stack(ctx)
+	if err != nil {
+		return Reply{}, err
+	}
+	if call.service != nil {
+		services = slices.DeleteFunc(services, func(s stackService) bool { return s.Service.Name != call.service.Name })
+		if services[0].Container == nil {
+			_, err := call.container(ctx)
+			return Reply{}, err
+		}
+	}
+	samples := make([]*Stats, len(services))
+	errs := make([]error, len(services))
+	var wg sync.WaitGroup
+	for i, s := range services {
+		if s.Container == nil || s.Container.State != "running" {
+			continue
+		}
+		wg.Go(func() {
+			st, err := call.env.Docker.Stats(ctx, s.Container.ID)
+			samples[i], errs[i] = &st, err
+		})
+	}
+	wg.Wait()
+	t := &Table{Header: []string{"service", "CPU", "memory", "net rx/tx", "block r/w", "PIDs"}}
+	for i, s := range services {
+		switch {
+		case s.Container == nil:
+			t.Rows = append(t.Rows, []string{s.Service.Name, "no container", "", "", "", ""})
+		case samples[i] == nil:
+			t.Rows = append(t.Rows, []string{s.Service.Name, s.Container.State, "", "", "", ""})
+		case errs[i] != nil:
+			t.Rows = append(t.Rows, []string{s.Service.Name, "error: " + errs[i].Error(), "", "", "", ""})
+		default:
+			st := samples[i]
+			mem := humanBytes(int64(st.MemoryUsage))
+			if st.MemoryLimit > 0 {
+				mem += fmt.Sprintf(" / %s (%.0f%%)", humanBytes(int64(st.MemoryLimit)), float64(st.MemoryUsage)/float64(st.MemoryLimit)*100)
+			}
+			t.Rows = append(t.Rows, []string{s.Service.Name, fmt.Sprintf("%.1f%%", st.CPUPercent), mem,
+				humanBytes(int64(st.NetRx)) + " / " + humanBytes(int64(st.NetTx)),
+				humanBytes(int64(st.BlockRead)) + " / " + humanBytes(int64(st.Write)), fmt.Sprint(st.PIDs)})
+		}
+	}
+	return Reply{Status: StatusOK, Title: "Resource usage in " + call.env.Config.Name, Blocks: []Block{t}}, nil
+}
+
+func (c *Catalogue) top(ctx context.Context, call *call) (Reply, error) {
+	ctr, err := call.container(ctx)
+	if err != nil {
+		return Reply{}, err
+	}
+	if ctr.State != "running" {
+		return Reply{}, fmt.Errorf("%s is %s: no processes", call.service.Name, ctr.State)
+	}
+	p, err := call.env.Docker.Top(ctx, ctr.ID)
+	if err != nil {
+		return Reply{}, err
+	}
+	return Reply{Status: StatusOK, Title: fmt.Sprintf("Processes of %s (%s)", call.service.Name, ctr.Name),
+		Blocks: []Block{&Table{Header: p.Titles, Rows: p.Processes}}}, nil
+}
+
+// events answers `events`: the stack's container events, newest last.
+func (c *Catalogue) events(ctx context.Context, call *call) (Reply, error) {
+	since := time.Hour
+	if d, ok := call.args.Durations["since"]; ok {
+		since = d
+	}
+	services, _, err := call.stack(ctx)
+	if err != nil {
+		return Reply{}, err
+	}
+	// Filter by names, not IDs: a recreated container keeps its name and
+	// its predecessor's events still matter.
+	names := map[string]string{}
+	for _, s := range services {
+		if s.Container != nil {
+			names[s.Container.Name] = s.Service.Name
+		}
+		if s.Service.Container != "" {
+			names[s.Service.Container] = s.Service.Name
+		}
+		for _, n := range s.Service.KnownNames {
+			names[n] = s.Service.Name
+		}
+	}
+	filter := make([]string, 0, len(names))
+	for n := range names {
+		filter = append(filter, n)
+	}
+	slices.Sort(filter)
+	evs, err := call.env.Docker.Events(ctx, time.Now().Add(-since), filter)
+	if err != nil {
+		return Reply{}, err
+	}
+	if len(evs) == 0 {
+		return Reply{Status: StatusOK, Title: "No events of the stack in the last " + humanDuration(since)}, nil
+	}
+	const maxRows = 200
+	if len(evs) > maxRows {
+		evs = evs[len(evs)-maxRows:]
+	}
+	t := &Table{Header: []string{"time", "service", "event", "detail"}}
+	for _, ev := range evs {
+		var detail []string
+		for _, k := range []string{"exitCode", "signal"} {
+			if v := ev.Attributes[k]; v != "" {
+				detail = append(detail, k+"="+v)
+			}
+		}
+		t.Rows = append(t.Rows, []string{ev.Time.UTC().Format("01-02 15:04:05"), names[ev.Name], ev.Action, strings.Join(detail, " ")})
+	}
+	return Reply{Status: StatusOK, Title: fmt.Sprintf("Events of %s, last %s", call.env.Config.Name, humanDuration(since)), Blocks: []Block{t}}, nil
+}
+
+func (c *Catalogue) df(ctx context.Context, call *call) (Reply, error) {
+	du, err := call.env.Docker.DiskUsage(ctx)
+	if err != nil {
+		return Reply{}, err
+	}
+	t := &Table{Header: []string{"type", "total", "active", "size", "reclaimable"}}
+	for _, r := range du.Rows {
+		reclaim := humanBytes(r.Reclaimable)
+		if r.Size > 0 {
+			reclaim += fmt.Sprintf(" (%.0f%%)", float64(r.Reclaimable)/float64(r.Size)*100)
+		}
+		t.Rows = append(t.Rows, []string{r.Kind, fmt.Sprint(r.Total), fmt.Sprint(r.Active), humanBytes(r.Size), reclaim})
+	}
+	return Reply{Status: StatusOK, Title: "Docker disk usage in " + call.env.Config.Name, Blocks: []Block{t}}, nil
+}
+
+// inspect answers `inspect <svc>`; env values with secret-looking names are
+// masked here, the rest goes through the reply redactor like any text.
+func (c *Catalogue) inspect(ctx context.Context, call *call) (Reply, error) {
+	ctr, err := call.container(ctx)
+	if err != nil {
+		return Reply{}, err
+	}
+	d, err := call.env.Docker.Inspect(ctx, ctr.ID)
+	if err != nil {
+		return Reply{}, err
+	}
+	health := d.Health
+	if health == "" {
+		health = "no healthcheck"
+	}
+	fields := []Field{
+		{"Container", d.Name + " (" + d.ID[:12] + ")"},
+		{"Image", d.Image},
+		{"Image ID", d.ImageID},
+		{"Created", d.Created.UTC().Format(time.RFC3339)},
+		{"State", fmt.Sprintf("%s since %s (exit code %d, OOM killed %t)", d.State, d.StartedAt.UTC().Format(time.RFC3339), d.ExitCode, d.OOMKilled)},
+		{"Restart policy", fmt.Sprintf("%s, restarted %d times", orNone(d.RestartPolicy), d.RestartCount)},
+		{"Health", health},
+		{"Networks", strings.Join(sorted(d.Networks), ", ")},
+		{"Log", orNone(d.LogDriver) + " " + d.LogPath},
+	}
+	var ports, mounts []string
+	for _, p := range d.Ports {
+		ports = append(ports, fmt.Sprintf("%s:%s → %s", p.HostIP, p.HostPort, p.ContainerPort))
+	}
+	for _, m := range d.Mounts {
+		mode := "rw"
+		if m.ReadOnly {
+			mode = "ro"
+		}
+		mounts = append(mounts, fmt.Sprintf("%s %s → %s (%s)", m.Type, m.Source, m.Destination, mode))
+	}
+	fields = append(fields, Field{"Ports", orNone(strings.Join(sorted(ports), ", "))}, Field{"Mounts", orNone(strings.Join(mounts, ", "))})
+	blocks := []Block{&Fields{Fields: fields}}
+	if n := len(d.HealthLog); n > 0 {
+		last := d.HealthLog[n-1]
+		blocks = append(blocks, &Text{Text: fmt.Sprintf("Last healthcheck at %s: exit %d %s", last.Start.UTC().Format(time.RFC3339), last.ExitCode, strings.TrimSpace(last.Output))})
+	}
+	env := make([]string, 0, len(d.Env))
+	for _, kv := range d.Env {
+		env = append(env, MaskEnv(kv))
+	}
+	slices.Sort(env)
+	blocks = append(blocks, &Code{Text: "Environment:\n" + strings.Join(env, "\n")})
+	return Reply{Status: StatusOK, Title: fmt.Sprintf("Inspect %s", call.service.Name), Blocks: blocks, Actions: []Action{logsAction(call)}}, nil
+}
+
+// volumes answers `volumes`: volumes of the compose project or mounted by
+// a container of the stack.
+func (c *Catalogue) volumes(ctx context.Context, call *call) (Reply, error) {
+	services, _, err := call.stack(ctx)
+	if err != nil {
+		return Reply{}, err
+	}
+	details := c.inspectAll(ctx, call, services)
+	usedBy := map[string][]string{}
+	for i, s := range services {
+		for _, m := range details[i].Mounts {
+			if m.Type == "volume" {
+				usedBy[m.Source] = append(usedBy[m.Source], s.Service.Name)
+			}
+		}
+	}
+	vols, err := call.env.Docker.Volumes(ctx)
+	if err != nil {
+		return Reply{}, err
+	}
+	t := &Table{Header: []string{"volume", "driver", "used by", "size", "mountpoint"}}
+	for _, v := range vols {
+		if v.Labels[composeProjectLabel] != call.env.Config.ComposeProject && usedBy[v.Name] == nil {
+			continue
+		}
+		t.Rows = append(t.Rows, []string{v.Name, v.Driver, strings.Join(usedBy[v.Name], ", "), humanBytes(v.Size), v.Mountpoint})
+	}
+	if len(t.Rows) == 0 {
+		return Reply{Status: StatusOK, Title: "No volume of the stack in " + call.env.Config.Name}, nil
+	}
+	return Reply{Status: StatusOK, Title: "Volumes of " + call.env.Config.Name, Blocks: []Block{t}}, nil
+}
+
+// version answers `version [svc]`: what each service runs, and for the app
+// what it says of itself on /version.
+func (c *Catalogue) version(ctx context.Context, call *call) (Reply, error) {
+	services, _, err := call.stack(ctx)
+	if err != nil {
+		return Reply{}, err
+	}
+	if call.service != nil {
+		services = slices.DeleteFunc(services, func(s stackService) bool { return s.Service.Name != call.service.Name })
+	}
+	t := &Table{Header: []string{"service", "image", "tag", "digest", "created"}}
+	for _, s := range services {
+		if s.Container == nil {
+			t.Rows = append(t.Rows, []string{s.Service.Name, "no container", "", "", ""})
+			continue
+		}
+		row := []string{s.Service.Name, imageRepository(s.Container.Image), imageTag(s.Container.Image), shortDigest(s.Container.ImageID), ""}
+		if img, err := call.env.Docker.Image(ctx, s.Container.ImageID); err == nil {
+			row[4] = img.Created.UTC().Format("2006-01-02 15:04")
+			for _, d := range img.RepoDigests {
+				if imageRepository(d) == row[1] {
+					row[3] = shortDigest(d)
+				}
+			}
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	blocks := []Block{t}
+	if call.env.App != nil && (call.service == nil || call.service.Name == "app") {
+		if v, err := call.env.App.Version(ctx); err != nil {
+			blocks = append(blocks, &Text{Text: "app /version: unreachable (" + err.Error() + ")"})
+		} else {
+			var parts []string
+			for _, k := range sorted(keys(v)) {
+				parts = append(parts, k+" "+v[k])
+			}
+			blocks = append(blocks, &Text{Text: "app /version: " + strings.Join(parts, ", ")})
+		}
+	}
+	if call.service == nil {
+		if ev, err := call.env.Docker.Version(ctx); err == nil {
+			blocks = append(blocks, &Text{Text: fmt.Sprintf("Docker engine %s (API %s, %s/%s)", ev.Version, ev.APIVersion, ev.OS, ev.Arch)})
+		}
+	}
+	return Reply{Status: StatusOK, Title: "Versions in " + call.env.Config.Name, Blocks: blocks}, nil
+}
+
+func orNone(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "none"
+	}
+	return s
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

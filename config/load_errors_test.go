@@ -1,0 +1,340 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestLoadRejectsMalformedConfiguration(t *testing.T) {
+	tests := []struct {
+		name   string
+		file   string // YAML; "" = no file
+		env    map[string]string
+		want   []string // each must appear in the error
+		secret string   // must not appear in the error
+	}{
+		{
+			name: "unknown key names its path and line, and guesses the intended one",
+			file: "environments:\n  prod:\n    app_url: http://prod:8880\n    servces: {}\n",
+			want: []string{`mfbot.yaml: unknown key "environments.prod.servces" (line 4): did you mean "services"?`},
+		},
+		{
+			name: "unknown top-level key",
+			file: "alert_chanel: C0ALERTS\n",
+			want: []string{`unknown key "alert_chanel" (line 1): did you mean "alert_channel"?`},
+		},
+		{
+			name: "unknown key without a near one",
+			file: "limits:\n  verbosity: 3\n",
+			want: []string{`unknown key "limits.verbosity" (line 2)`},
+		},
+		{
+			name: "bad duration",
+			file: "limits:\n  max_since: 3x\n",
+			want: []string{`limits.max_since: bad duration "3x": use 30s, 15m, 2h or 1d (line 2)`},
+		},
+		{
+			name: "duration without unit",
+			file: "alerts:\n  freshness:\n    poll_interval: 60\n",
+			want: []string{`alerts.freshness.poll_interval: bad duration "60"`},
+		},
+		{
+			name: "limits out of range",
+			file: "limits:\n  max_since: 8d\n  max_tail: 20000\n  default_tail: 0\n  command_timeout: 0s\n",
+			want: []string{
+				"limits.max_since: must be more than 0 and at most 7d, got 8d (line 2)",
+				"limits.max_tail: must be from 1 to 10000, got 20000 (line 3)",
+				"limits.default_tail: must be from 1 to max_tail (20000), got 0 (line 4)",
+				"limits.command_timeout: must be more than 0 (line 5)",
+			},
+		},
+		{
+			name: "default tail above max tail",
+			file: "limits:\n  max_tail: 50\n",
+			want: []string{"limits.default_tail: must be from 1 to max_tail (50), got 100"},
+		},
+		{
+			name: "alerts out of range",
+			file: "alerts:\n  crash_loop_restarts: 1\n  prefect_poll_interval: 100ms\n",
+			want: []string{
+				"alerts.crash_loop_restarts: must be at least 2, got 1 (line 2)",
+				"alerts.prefect_poll_interval: must be at least 1s, got 100ms (line 3)",
+			},
+		},
+		{
+			name: "not a number",
+			file: "limits:\n  max_tail: lots\n",
+			want: []string{`limits.max_tail: "lots" is not a whole number (line 2)`},
+		},
+		{
+			name: "not a boolean",
+			file: "environments:\n  dev:\n    open_mutations: maybe\n",
+			want: []string{`environments.dev.open_mutations: "maybe" is not true or false (line 3)`},
+		},
+		{
+			name: "docker_host scheme",
+			file: "environments:\n  prod:\n    docker_host: http://docker:2375\n",
+			want: []string{`environments.prod.docker_host: unsupported scheme "http"`},
+		},
+		{
+			name: "docker_host without scheme",
+			file: "environments:\n  prod:\n    docker_host: docker:2375\n",
+			want: []string{"environments.prod.docker_host: not a Docker host URL"},
+		},
+		{
+			name: "docker_host tcp without host",
+			file: "environments:\n  prod:\n    docker_host: tcp://:2375\n",
+			want: []string{"environments.prod.docker_host: missing host"},
+		},
+		{
+			name: "docker_tls needs tcp, cert needs key",
+			file: "environments:\n  prod:\n    docker_host: unix:///var/run/docker.sock\n    docker_tls:\n      cert: /c.pem\n",
+			want: []string{
+				"environments.prod.docker_tls: cert and key go together: set both or neither (line 5)",
+				"environments.prod.docker_tls: TLS needs a tcp:// docker_host (line 5)",
+			},
+		},
+		{
+			name: "app_url scheme",
+			file: "environments:\n  prod:\n    app_url: ftp://prod\n",
+			want: []string{`environments.prod.app_url: scheme must be http or https, got "ftp" (line 3)`},
+		},
+		{
+			name: "app_url without host",
+			file: "environments:\n  prod:\n    app_url: http:///healthcheck\n",
+			want: []string{"environments.prod.app_url: missing host"},
+		},
+		{
+			name: "prefect flavor unknown",
+			file: "environments:\n  prod:\n    prefect_url: http://prefect:4200/\n",
+			want: []string{"environments.prod.prefect_url: cannot tell the Prefect API from the URL: end it with /graphql (Prefect 1) or /api (Prefect 2/3), or set prefect_flavor (line 3)"},
+		},
+		{
+			name: "prefect_flavor invalid and without URL",
+			file: "environments:\n  prod:\n    prefect_flavor: soap\n  dev:\n    prefect_flavor: rest\n",
+			want: []string{
+				`environments.prod.prefect_flavor: "soap" is not a Prefect API flavor`,
+				"environments.dev.prefect_flavor: set, but prefect_url is not (line 5)",
+			},
+		},
+		{
+			name:   "malformed JDBC URL",
+			file:   "environments:\n  prod:\n    database_url: jdbc:postgresql://db:5432?user=postgres&password=Pa55w0rd\n",
+			want:   []string{"mfbot.yaml: environments.prod.database_url: malformed JDBC URL: missing database name (line 3)"},
+			secret: "Pa55w0rd",
+		},
+		{
+			name:   "database from a malformed variable",
+			file:   "environments:\n  prod:\n    database_url_env: PROD_DB\n",
+			env:    map[string]string{"PROD_DB": "mysql://root:Pa55w0rd@db/x"},
+			want:   []string{`environments.prod.database_url_env: PROD_DB: unsupported database URL scheme "mysql"`},
+			secret: "Pa55w0rd",
+		},
+		{
+			name: "database set twice",
+			file: "environments:\n  prod:\n    database_url: postgres://db/x\n    database_url_env: PROD_DB\n",
+			env:  map[string]string{"PROD_DB": "postgres://db/y"},
+			want: []string{"environments.prod.database_url_env: set database_url or database_url_env, not both (line 4)"},
+		},
+		{
+			name: "bad regexp names its index",
+			file: "redaction:\n  patterns:\n    - 'ok'\n    - '(unclosed'\n",
+			want: []string{"redaction.patterns[1]: error parsing regexp: missing closing ): `(unclosed` (line 4)"},
+		},
+		{
+			name: "unknown default environment",
+			file: "default_environment: staging\nenvironments:\n  dev: {}\n  prod: {}\n",
+			want: []string{`default_environment: unknown environment "staging" (environments: dev, prod) (line 1)`},
+		},
+		{
+			name: "invalid environment names",
+			file: "environments:\n  Prod: {}\n  logs: {}\n  a_b: {}\n",
+			want: []string{
+				`environments.Prod: invalid name "Prod"`,
+				`environments.logs: "logs" is a command`,
+				`environments.a_b: invalid name "a_b"`,
+			},
+		},
+		{
+			name: "duplicate environment",
+			file: "environments:\n  prod: {}\n  prod: {}\n",
+			want: []string{"environments.prod: duplicate key (first at line 2) (line 3)"},
+		},
+		{
+			name: "invalid service and group names",
+			file: "environments:\n  prod:\n    services:\n      all: {}\n      My_Svc: {}\n      web: {}\n    groups:\n      app: [db]\n      empty: []\n      front: [web, nope]\n",
+			want: []string{
+				`environments.prod.services.all: "all" is reserved: it means every service (line 4)`,
+				`environments.prod.services.My_Svc: invalid name "My_Svc"`,
+				`environments.prod.groups.app: "app" is already a service`,
+				"environments.prod.groups.empty: a group needs at least one service (line 9)",
+				`environments.prod.groups.front[1]: unknown service "nope" (services: app, db, geoserver, pipeline-server, pipeline-flows, web) (line 10)`,
+			},
+		},
+		{
+			name: "service fields",
+			file: "environments:\n  prod:\n    services:\n      app:\n        container: 'has space'\n        known_names: remote_app_1\n        image: 'UPPER CASE'\n        colour: blue\n",
+			want: []string{
+				`environments.prod.services.app.container: "has space" is not a container name (line 5)`,
+				"environments.prod.services.app.known_names: expected a list, got a single value (line 6)",
+				`environments.prod.services.app.image: "UPPER CASE" is not an image reference`,
+				`unknown key "environments.prod.services.app.colour" (line 8)`,
+			},
+		},
+		{
+			name: "channel and user IDs",
+			file: "alert_channel: '#alerts'\naudit_channel: audit\noperators: [bob, U0ALICE]\nenvironments:\n  prod:\n    channels: [C0OK, D0DM]\n    viewers: ['@carol']\n",
+			want: []string{
+				`alert_channel: "#alerts" is a channel name: use the channel ID (C… or G…`,
+				`audit_channel: "audit" is not a Slack channel ID (C… or G…) (line 2)`,
+				`operators[0]: "bob" is not a Slack user or user-group ID (U…, W… or S…`,
+				`environments.prod.channels[1]: "D0DM" is not a Slack channel ID`,
+				`environments.prod.viewers[0]: "@carol" is not a Slack user or user-group ID`,
+			},
+		},
+		{
+			name: "mutes",
+			file: "mutes:\n  - {env: nowhere, target: app, until: 2030-01-01T00:00:00Z}\n  - {target: app, until: tomorrow}\n  - {reason: nothing else}\n",
+			want: []string{
+				`mutes[0].env: unknown environment "nowhere" (environments: local) (line 2)`,
+				`mutes[1].until: "tomorrow" is not an RFC 3339 time`,
+				"mutes[2].target: missing: a service, a group, a flow name or all (line 4)",
+				"mutes[2].until: missing",
+			},
+		},
+		{
+			name: "wrong shapes",
+			file: "environments: [dev, prod]\nlimits: 3\nslack:\n  api_url: [a]\n",
+			want: []string{
+				"environments: expected keys and values, got a list (line 1)",
+				"limits: expected keys and values, got a single value (line 2)",
+				"slack.api_url: expected a single value, got a list (line 4)",
+			},
+		},
+		{
+			name:   "Slack tokens do not belong in the file",
+			file:   "slack:\n  bot_token: xoxb-Pa55w0rd\n",
+			want:   []string{"slack.bot_token: secrets are not read from the file: set the SLACK_BOT_TOKEN environment variable instead (line 2)"},
+			secret: "Pa55w0rd",
+		},
+		{
+			name: "slack api_url",
+			file: "slack:\n  api_url: slack.com/api\n",
+			want: []string{`slack.api_url: scheme must be http or https, got ""`},
+		},
+		{
+			name: "YAML syntax error",
+			file: "environments:\n  prod: [unclosed\n",
+			want: []string{"mfbot.yaml: yaml: line"},
+		},
+		{
+			name: "several documents",
+			file: "alert_channel: C0A\n---\nalert_channel: C0B\n",
+			want: []string{"several YAML documents"},
+		},
+		{
+			name: "every problem at once",
+			file: "http_addr: nowhere\nstore: ''\nlimits:\n  max_tail: 0\n",
+			env:  map[string]string{"MFBOT_OPERATORS": "bob"},
+			want: []string{
+				`http_addr: "nowhere" is not a listen address`,
+				"store: empty: use a file path or a postgres:// URL (line 2)",
+				"limits.max_tail: must be from 1 to 10000, got 0",
+				`MFBOT_OPERATORS: "bob" is not a Slack user or user-group ID`,
+			},
+		},
+
+		// Variables
+		{
+			name:   "ENV_DB_URL malformed",
+			env:    map[string]string{"ENV_DB_URL": "jdbc:postgresql://db:5432?user=postgres&password=Pa55w0rd"},
+			want:   []string{"ENV_DB_URL: malformed JDBC URL: missing database name"},
+			secret: "Pa55w0rd",
+		},
+		{
+			name:   "ENV_DB_URL with a misplaced password character",
+			env:    map[string]string{"ENV_DB_URL": "postgres://mf:Pa55/w0rd@db/monitorfishdb"},
+			want:   []string{"ENV_DB_URL: malformed postgres URL: invalid port"},
+			secret: "w0rd",
+		},
+		{
+			name: "MFBOT_OPERATORS",
+			env:  map[string]string{"MFBOT_OPERATORS": "U0ALICE,bob"},
+			want: []string{`MFBOT_OPERATORS: "bob" is not a Slack user or user-group ID`},
+		},
+		{
+			name: "MFBOT_ALERT_CHANNEL and MFBOT_HTTP_ADDR",
+			env:  map[string]string{"MFBOT_ALERT_CHANNEL": "alerts", "MFBOT_HTTP_ADDR": "8090"},
+			want: []string{`MFBOT_ALERT_CHANNEL: "alerts" is not a Slack channel ID`, `MFBOT_HTTP_ADDR: "8090" is not a listen address`},
+		},
+		{
+			name:   "MFBOT_STORE with another scheme",
+			env:    map[string]string{"MFBOT_STORE": "mysql://root:Pa55w0rd@db/mfbot"},
+			want:   []string{`MFBOT_STORE: unsupported store URL scheme "mysql"`},
+			secret: "Pa55w0rd",
+		},
+		{
+			name:   "MFBOT_STORE postgres without host",
+			env:    map[string]string{"MFBOT_STORE": "postgres://mfbot:Pa55w0rd@/mfbot"},
+			want:   []string{"MFBOT_STORE: malformed postgres URL: missing host"},
+			secret: "Pa55w0rd",
+		},
+		{
+			name: "DOCKER_HOST",
+			env:  map[string]string{"DOCKER_HOST": "localhost:2375"},
+			want: []string{"DOCKER_HOST: not a Docker host URL"},
+		},
+		{
+			name: "PREFECT_API_URL",
+			env:  map[string]string{"PREFECT_API_URL": "http://prefect:4200"},
+			want: []string{"PREFECT_API_URL: cannot tell the Prefect API from the URL"},
+		},
+		{
+			name: "SLACK_API_URL",
+			env:  map[string]string{"SLACK_API_URL": "ftp://slack"},
+			want: []string{`SLACK_API_URL: scheme must be http or https, got "ftp"`},
+		},
+		{
+			name:   "Slack tokens swapped",
+			env:    map[string]string{"SLACK_BOT_TOKEN": "xapp-1-Pa55w0rd", "SLACK_APP_TOKEN": "xoxb-2-Pa55w0rd"},
+			want:   []string{"SLACK_BOT_TOKEN: this is an app-level token (xapp-), expected a bot token (xoxb-…)", "SLACK_APP_TOKEN: this is a bot token (xoxb-), expected an app-level token (xapp-…)"},
+			secret: "Pa55w0rd",
+		},
+		{
+			name:   "Slack token of unknown kind",
+			env:    map[string]string{"SLACK_BOT_TOKEN": "Pa55w0rd"},
+			want:   []string{"SLACK_BOT_TOKEN: not a bot token: it should start with xoxb-"},
+			secret: "Pa55w0rd",
+		},
+		{
+			name:   "app token and signing secret without bot token",
+			env:    map[string]string{"SLACK_APP_TOKEN": "xapp-Pa55w0rd", "SLACK_SIGNING_SECRET": "Pa55w0rd"},
+			want:   []string{"SLACK_APP_TOKEN: set, but SLACK_BOT_TOKEN is not", "SLACK_SIGNING_SECRET: set, but SLACK_BOT_TOKEN is not"},
+			secret: "Pa55w0rd",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Chdir(t.TempDir()) // no stray ./mfbot.yaml
+			path := ""
+			if tt.file != "" {
+				path = writeConfig(t, tt.file)
+			}
+			_, err := Load(path, vars(tt.env))
+			if err == nil {
+				t.Fatalf("Load succeeded, want an error containing %q", tt.want)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error does not contain %q:\n%v", want, err)
+				}
+			}
+			if tt.secret != "" && strings.Contains(err.Error(), tt.secret) {
+				t.Errorf("error shows a secret:\n%v", err)
+			}
+			if tt.file != "" && len(tt.want) > 0 && strings.HasPrefix(tt.want[0], "mfbot.yaml") && !strings.HasPrefix(err.Error(), path) {
+				t.Errorf("error does not start with the file path %s:\n%v", path, err)
+			}
+		})
+	}
+}

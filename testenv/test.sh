@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The project's test command (README, .ci/run): brings the real test environment up, runs go vet and
+# every test, unit and integration (build tag "integration"), in one go test invocation, then tears the
+# environment down whatever happened. Extra arguments go to go test, e.g.
+#   bash testenv/test.sh -run TestRestart -v
+# Exit status: go vet's if it fails, else go test's.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$(dirname "$here")"
+
+teardown() {
+	local rc=$?
+	echo "testenv: tearing down"
+	bash "$here/down.sh" || echo "testenv: WARNING: down.sh failed" >&2
+	exit "$rc"
+}
+trap teardown EXIT
+
+bash "$here/up.sh"
+# shellcheck source=/dev/null
+source "$here/.state/env"
+
+echo "testenv: go vet -tags integration ./..."
+go vet -tags integration ./...
+
+echo "testenv: go test -count=1 -tags integration -timeout 20m ./... $*"
+rc=0
+go test -count=1 -tags integration -timeout 20m ./... "$@" || rc=$?
+echo "testenv: go test exited with status $rc"
+exit "$rc"
