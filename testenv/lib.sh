@@ -11,6 +11,11 @@ STATE_DIR=${MFBOT_TESTENV_STATE_DIR:-/tmp/mfbot-testenv}
 LOCAL_STATE=$TESTENV_DIR/.state
 LOG_DIR=$STATE_DIR/logs
 
+# The Go toolchain of this kind of machine lives in /usr/local/go.
+if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then
+	export PATH=$PATH:/usr/local/go/bin
+fi
+
 REGISTRY=127.0.0.1:5000
 APP_REPO=$REGISTRY/monitorfish-app
 STACK_IMAGE=mfbot-test/stack:latest

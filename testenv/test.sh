@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # The project's test command (README, .ci/run): brings the real test environment up, runs go vet and
-# every test, unit and integration (build tag "integration"), in one go test invocation, then tears the
-# environment down whatever happened. Extra arguments go to go test, e.g.
+# every test, unit and integration (build tag "integration"), in one go test invocation (one package
+# at a time: they share the stack), then tears the environment down whatever happened. Extra
+# arguments go to go test, e.g.
 #   bash testenv/test.sh -run TestRestart -v
 # Exit status: go vet's if it fails, else go test's.
 set -euo pipefail
 
+if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then
+	export PATH=$PATH:/usr/local/go/bin
+fi
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$(dirname "$here")"
 
@@ -24,8 +28,11 @@ source "$here/.state/env"
 echo "testenv: go vet -tags integration ./..."
 go vet -tags integration ./...
 
-echo "testenv: go test -count=1 -tags integration -timeout 20m ./... $*"
+# -p 1: the integration tests of different packages share one stack (remote_app_1 is recreated,
+# crashed, made unhealthy...), so their test binaries must not run at the same time. go vet above has
+# already compiled the dependencies, so this costs little build time.
+echo "testenv: go test -count=1 -tags integration -timeout 20m -p 1 ./... $*"
 rc=0
-go test -count=1 -tags integration -timeout 20m ./... "$@" || rc=$?
+go test -count=1 -tags integration -timeout 20m -p 1 ./... "$@" || rc=$?
 echo "testenv: go test exited with status $rc"
 exit "$rc"

@@ -43,15 +43,17 @@ if ((${#need[@]})); then
 	log "installing: ${need[*]}"
 	# Keep the packages' maintainer scripts from starting services on their own (a dockerd with the
 	# default storage driver, a registry with htpasswd auth on :5000): this script starts its own.
-	policy_created=0
 	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
 		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
 		chmod +x /usr/sbin/policy-rc.d
-		policy_created=1
+		trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 	fi
 	run_logged apt apt-get update
 	run_logged apt apt-get install -y "${need[@]}"
-	if ((policy_created)); then rm -f /usr/sbin/policy-rc.d; fi
+	if [[ -n $(trap -p EXIT) ]]; then
+		rm -f /usr/sbin/policy-rc.d
+		trap - EXIT
+	fi
 	log "installed ${need[*]} in $((SECONDS - step_start))s"
 else
 	log "docker.io, docker-compose, docker-registry, busybox-static, postgresql-$PG_VERSION, curl: present"
@@ -204,6 +206,8 @@ build_together() { # FUNCTION...
 build_together img_v1 img_stack
 build_together img_v2 img_broken
 run_logged docker docker tag "$APP_REPO:v1" "$APP_REPO:snapshot"
+# Images of earlier builds (a changed fakeapp) left untagged: only ours, by their label.
+run_logged docker docker image prune -f --filter label=mfbot.testenv=1
 v1_id=$(docker image inspect -f '{{.Id}}' "$APP_REPO:v1")
 v2_id=$(docker image inspect -f '{{.Id}}' "$APP_REPO:v2")
 [[ $v1_id != "$v2_id" ]] || die "images v1 and v2 have the same ID $v1_id"

@@ -271,6 +271,8 @@ func runApp() int {
 	stdout.line(fmt.Sprintf(" :: MonitorFish backend :: (v%s, commit %s)", version, commit))
 	stdout.line(springLine("INFO", "main", "f.g.c.m.MonitorFishApplicationKt", fmt.Sprintf("Starting MonitorFishApplicationKt v%s using Java 17.0.9 with PID 1 (/app.jar started by root in /)", version)))
 	stdout.line(springLine("INFO", "main", "f.g.c.m.MonitorFishApplicationKt", "The following 1 profile is active: \"prod\""))
+	// Every start writes at least one line on stderr, as Spring Boot apps usually do.
+	stderr.line(springLine("WARN", "main", "JpaBaseConfiguration$JpaWebConfiguration", "spring.jpa.open-in-view is enabled by default. Therefore, database queries may be performed during view rendering. Explicitly configure spring.jpa.open-in-view to disable this warning"))
 	dbURL := os.Getenv("ENV_DB_URL")
 	if dbURL == "" {
 		dbURL = "jdbc:postgresql://localhost:5432/monitorfishdb?user=postgres&password=postgres"
@@ -313,6 +315,7 @@ func runApp() int {
 		}
 	}()
 	stdout.line(springLine("INFO", "main", "o.s.b.w.e.tomcat.TomcatWebServer", fmt.Sprintf("Tomcat started on port(s): %s (http) with context path ''", strings.TrimPrefix(ln.Addr().String(), "[::]:"))))
+	stdout.line(jsonLine("INFO", "main", "fr.gouv.cnsp.monitorfish.config.HealthcheckConfig", "Healthcheck available at /api/v1/healthcheck", nil))
 	stdout.line(springLine("INFO", "main", "f.g.c.m.MonitorFishApplicationKt", fmt.Sprintf("Started MonitorFishApplicationKt in %.3f seconds (JVM running for %.3f)", time.Since(a.startedAt).Seconds()+4.2, time.Since(a.startedAt).Seconds()+5.1)))
 
 	if d := envDuration("FAKEAPP_CRASH_AFTER", 0); d > 0 {
