@@ -2,8 +2,12 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"time"
 )
+
+// ErrNoSuchContainer is wrapped by engines when a container does not exist.
+var ErrNoSuchContainer = errors.New("no such container")
 
 // Engine is what the command catalogue needs from one Docker engine. The
 // adapters/docker package implements it; tests may use the real engine.

@@ -1,5 +1,7 @@
 package commands
 
+import "time"
+
 // Reply is the transport-neutral answer to a command. Slack renders it as Block
 // Kit, the console as plain text, tests inspect it directly.
 type Reply struct {
@@ -98,6 +100,11 @@ type Confirmation struct {
 	Prompt string
 	// Command is the canonical command line to run once confirmed.
 	Command string
+	// ID identifies the pending confirmation; it travels in the Confirm and
+	// Cancel buttons' value.
+	ID string
+	// ExpiresAt is when the confirmation stops being accepted.
+	ExpiresAt time.Time
 }
 
 // Target is the environment and service (or flow) a reply is about.

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -84,11 +85,24 @@ func (call *call) stack(ctx context.Context) ([]stackService, []Container, error
 
 // container resolves the call's service to its container, or explains why not.
 func (call *call) container(ctx context.Context) (*Container, error) {
-	containers, err := call.env.Docker.Containers(ctx)
-	if err != nil {
-		return nil, err
+	var c *Container
+	if name := call.service.Container; name != "" {
+		// A configured name needs no listing: one request instead of two.
+		d, err := call.env.Docker.Inspect(ctx, name)
+		switch {
+		case errors.Is(err, ErrNoSuchContainer):
+		case err != nil:
+			return nil, err
+		case d.Name == name: // the engine also matches ID prefixes: only the name counts
+			c = &d.Container
+		}
+	} else {
+		containers, err := call.env.Docker.Containers(ctx)
+		if err != nil {
+			return nil, err
+		}
+		c = resolveContainer(*call.service, call.env.Config.ComposeProject, containers)
 	}
-	c := resolveContainer(*call.service, call.env.Config.ComposeProject, containers)
 	if c == nil {
 		return nil, fmt.Errorf("service %s has no container in %s (looked for %s)", call.service.Name, call.env.Config.Name, describeLookup(*call.service, call.env.Config.ComposeProject))
 	}

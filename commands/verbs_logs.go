@@ -84,7 +84,12 @@ func (r *lineRing) add(s string) {
 func (r *lineRing) len() int { return len(r.lines) }
 
 func (r *lineRing) join() string {
+	size := len(r.lines)
+	for _, l := range r.lines {
+		size += len(l)
+	}
 	var b strings.Builder
+	b.Grow(size)
 	for i := range r.lines {
 		if i > 0 {
 			b.WriteByte('\n')

@@ -14,14 +14,16 @@ import (
 // Each check returns an error that says what is wrong with the value; the
 // caller adds where the value came from (a YAML key or a variable).
 
+// Bounded repetitions ({0,511}) compile into huge programs at start-up:
+// lengths are checked separately instead.
 var (
 	namePattern         = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
 	channelIDPattern    = regexp.MustCompile(`^[CG][A-Z0-9]{1,31}$`)
 	principalIDPattern  = regexp.MustCompile(`^[UWS][A-Z0-9]{1,31}$`)
-	containerPattern    = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$`)
+	containerPattern    = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
 	composeProjPattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
-	imageRefPattern     = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._/:@-]{0,511}$`)
-	variableNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
+	imageRefPattern     = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._/:@-]*$`)
+	variableNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
 
 // maxPatternLength bounds the extra redaction patterns: they run on every
@@ -71,7 +73,7 @@ func checkPrincipalID(id string) error {
 }
 
 func checkContainerName(name string) error {
-	if !containerPattern.MatchString(name) {
+	if len(name) > 128 || !containerPattern.MatchString(name) {
 		return fmt.Errorf("%q is not a container name", name)
 	}
 	return nil
@@ -85,14 +87,14 @@ func checkComposeName(name string) error {
 }
 
 func checkImageRef(ref string) error {
-	if !imageRefPattern.MatchString(ref) {
+	if len(ref) > 512 || !imageRefPattern.MatchString(ref) {
 		return fmt.Errorf("%q is not an image reference (e.g. ghcr.io/mtes-mct/monitorfish/monitorfish-app:v1.2.3)", ref)
 	}
 	return nil
 }
 
 func checkVariableName(name string) error {
-	if !variableNamePattern.MatchString(name) {
+	if len(name) > 128 || !variableNamePattern.MatchString(name) {
 		return fmt.Errorf("%q is not an environment variable name", name)
 	}
 	return nil

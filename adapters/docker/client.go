@@ -89,6 +89,9 @@ func (e *Engine) wrap(doing string, err error) error {
 	if client.IsErrConnectionFailed(err) || isDialError(err) {
 		return fmt.Errorf("%s: Docker engine at %s is unreachable: %w", doing, e.host, err)
 	}
+	if client.IsErrNotFound(err) {
+		return fmt.Errorf("%s: %w: %w", doing, commands.ErrNoSuchContainer, err)
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("%s: Docker engine at %s did not answer in time: %w", doing, e.host, err)
 	}

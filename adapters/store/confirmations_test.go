@@ -1,0 +1,294 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"mfbot/commands"
+)
+
+func pending(id string, created time.Time) commands.PendingConfirmation {
+	return commands.PendingConfirmation{
+		ID:          id,
+		Command:     "restart app",
+		Env:         "prod",
+		Target:      "app",
+		RequestedBy: "U0REQUEST",
+		Channel:     "C0OPS",
+		CreatedAt:   created,
+		ExpiresAt:   created.Add(2 * time.Minute),
+	}
+}
+
+func TestConfirmationRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	s := openFile(t, filepath.Join(t.TempDir(), "mfbot.db"))
+	created := time.Date(2025, 6, 1, 10, 0, 0, 987654321, time.FixedZone("X", -7*3600))
+	p := pending("k3y-1", created)
+	if err := s.CreateConfirmation(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	now := created.Add(30*time.Second + 1)
+	rec, decided, err := s.DecideConfirmation(ctx, p.ID, commands.ConfirmConfirmed, "U0OPERATOR", now)
+	if err != nil || !decided {
+		t.Fatalf("DecideConfirmation = %v, %v; want decided", decided, err)
+	}
+	want := commands.ConfirmationRecord{
+		PendingConfirmation: p,
+		State:               commands.ConfirmConfirmed,
+		DecidedBy:           "U0OPERATOR",
+		DecidedAt:           now.UTC(),
+	}
+	want.CreatedAt, want.ExpiresAt = p.CreatedAt.UTC(), p.ExpiresAt.UTC()
+	if rec != want {
+		t.Errorf("record\n%+v\nwant\n%+v", rec, want)
+	}
+
+	// A second click: the record as it stands, not decided again.
+	rec, decided, err = s.DecideConfirmation(ctx, p.ID, commands.ConfirmCancelled, "U0OTHER", now.Add(time.Second))
+	if err != nil || decided || rec != want {
+		t.Errorf("second decision = %+v, %v, %v; want the first decision, not decided", rec, decided, err)
+	}
+}
+
+func TestDecideConfirmationErrors(t *testing.T) {
+	ctx := context.Background()
+	s := openMemory(t)
+	now := time.Now()
+	if _, _, err := s.DecideConfirmation(ctx, "nope", commands.ConfirmConfirmed, "U1", now); !errors.Is(err, commands.ErrConfirmationNotFound) {
+		t.Errorf("unknown ID: %v, want ErrConfirmationNotFound", err)
+	}
+	if err := s.CreateConfirmation(ctx, pending("id", now)); err != nil {
+		t.Fatal(err)
+	}
+	for _, state := range []commands.ConfirmState{commands.ConfirmPending, commands.ConfirmExpired, "bogus"} {
+		if _, _, err := s.DecideConfirmation(ctx, "id", state, "U1", now); err == nil {
+			t.Errorf("deciding %q succeeded", state)
+		}
+	}
+	if err := s.CreateConfirmation(ctx, pending("id", now)); err == nil || strings.Contains(err.Error(), `"id"`) {
+		t.Errorf("duplicate ID: %v, want an error that does not quote the ID", err)
+	}
+	if err := s.CreateConfirmation(ctx, commands.PendingConfirmation{CreatedAt: now, ExpiresAt: now}); err == nil {
+		t.Error("empty ID accepted")
+	}
+}
+
+func TestDecideExpiredConfirmation(t *testing.T) {
+	ctx := context.Background()
+	s := openMemory(t)
+	created := time.Now()
+	p := pending("late", created)
+	if err := s.CreateConfirmation(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	// At ExpiresAt exactly it has expired.
+	for i, at := range []time.Time{p.ExpiresAt, p.ExpiresAt.Add(time.Hour), created} {
+		rec, decided, err := s.DecideConfirmation(ctx, p.ID, commands.ConfirmConfirmed, "U0OPERATOR", at)
+		if err != nil || decided {
+			t.Fatalf("click #%d: decided %v, %v; want not decided", i+1, decided, err)
+		}
+		if rec.State != commands.ConfirmExpired || rec.DecidedBy != "" || !rec.DecidedAt.Equal(p.ExpiresAt) {
+			t.Errorf("click #%d: %+v, want expired at ExpiresAt", i+1, rec)
+		}
+	}
+}
+
+func TestDecideConfirmationConcurrently(t *testing.T) {
+	for name, path := range map[string]string{"memory": ":memory:", "file": filepath.Join(t.TempDir(), "mfbot.db")} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			s := openFile(t, path)
+			now := time.Now()
+			for round := range 5 {
+				id := fmt.Sprintf("race-%d", round)
+				if err := s.CreateConfirmation(ctx, pending(id, now)); err != nil {
+					t.Fatal(err)
+				}
+				var winners atomic.Int32
+				var winner atomic.Value
+				var wg sync.WaitGroup
+				start := make(chan struct{})
+				for g := range 20 {
+					wg.Go(func() {
+						<-start
+						state := commands.ConfirmConfirmed
+						if g%2 == 1 {
+							state = commands.ConfirmCancelled
+						}
+						rec, decided, err := s.DecideConfirmation(ctx, id, state, fmt.Sprintf("U%d", g), now.Add(time.Second))
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						if decided {
+							winners.Add(1)
+							winner.Store(rec)
+						}
+					})
+				}
+				close(start)
+				wg.Wait()
+				if n := winners.Load(); n != 1 {
+					t.Fatalf("round %d: %d winners, want 1", round, n)
+				}
+				// Everyone else reads the winner's decision.
+				rec, decided, err := s.DecideConfirmation(ctx, id, commands.ConfirmConfirmed, "Ulate", now.Add(2*time.Second))
+				if err != nil || decided || rec != winner.Load().(commands.ConfirmationRecord) {
+					t.Errorf("round %d: after the race %+v, %v, %v; want the winner's record", round, rec, decided, err)
+				}
+			}
+		})
+	}
+}
+
+func TestDecideConfirmationFromTwoStores(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "mfbot.db")
+	a, b := openFile(t, path), openFile(t, path)
+	now := time.Now()
+	for round := range 5 {
+		id := fmt.Sprintf("two-%d", round)
+		if err := a.CreateConfirmation(ctx, pending(id, now)); err != nil {
+			t.Fatal(err)
+		}
+		var winners atomic.Int32
+		var wg sync.WaitGroup
+		for g := range 20 {
+			s := a
+			if g%2 == 1 {
+				s = b
+			}
+			wg.Go(func() {
+				_, decided, err := s.DecideConfirmation(ctx, id, commands.ConfirmConfirmed, fmt.Sprintf("U%d", g), now)
+				if err != nil {
+					t.Error(err)
+				} else if decided {
+					winners.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if n := winners.Load(); n != 1 {
+			t.Errorf("round %d: %d winners, want 1", round, n)
+		}
+	}
+}
+
+// TestTwoProcesses runs two real processes (this test binary, see
+// TestHelperProcess) on one file: both append audit entries and race to
+// decide the same confirmation.
+func TestTwoProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "mfbot.db")
+	s := openFile(t, path)
+	now := time.Now()
+	if err := s.CreateConfirmation(ctx, pending("shared", now)); err != nil {
+		t.Fatal(err)
+	}
+	const procs, appends = 2, 200
+	outs := make([][]byte, procs)
+	errs := make([]error, procs)
+	var wg sync.WaitGroup
+	for i := range procs {
+		wg.Go(func() {
+			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
+			cmd.Env = append(os.Environ(),
+				"MFBOT_STORE_HELPER="+path,
+				fmt.Sprintf("MFBOT_STORE_HELPER_APPENDS=%d", appends),
+				fmt.Sprintf("MFBOT_STORE_HELPER_NAME=p%d", i))
+			outs[i], errs[i] = cmd.CombinedOutput()
+		})
+	}
+	wg.Wait()
+	winners := 0
+	for i := range procs {
+		if errs[i] != nil {
+			t.Fatalf("process %d: %v\n%s", i, errs[i], outs[i])
+		}
+		winners += strings.Count(string(outs[i]), "decided=true")
+	}
+	if winners != 1 {
+		t.Errorf("%d processes decided, want 1:\n%s\n%s", winners, outs[0], outs[1])
+	}
+	entries, err := s.RecentAudit(ctx, MaxAuditLimit)
+	if err != nil || len(entries) != procs*appends {
+		t.Errorf("%d audit entries, %v; want %d", len(entries), err, procs*appends)
+	}
+}
+
+// TestHelperProcess is the other process of TestTwoProcesses.
+func TestHelperProcess(t *testing.T) {
+	path := os.Getenv("MFBOT_STORE_HELPER")
+	if path == "" {
+		t.Skip("helper process of TestTwoProcesses")
+	}
+	var appends int
+	fmt.Sscan(os.Getenv("MFBOT_STORE_HELPER_APPENDS"), &appends)
+	name := os.Getenv("MFBOT_STORE_HELPER_NAME")
+	ctx := context.Background()
+	s := openFile(t, path)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := g; i < appends; i += 4 {
+				if i == appends/2 {
+					_, decided, err := s.DecideConfirmation(ctx, "shared", commands.ConfirmConfirmed, name, time.Now())
+					if err != nil {
+						t.Error(err)
+					}
+					fmt.Printf("%s decided=%v\n", name, decided)
+				}
+				if err := s.AppendAudit(ctx, commands.AuditEntry{Time: time.Now(), User: name, Command: fmt.Sprint(i)}); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestPurgeConfirmations(t *testing.T) {
+	ctx := context.Background()
+	s := openMemory(t)
+	t0 := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+	for _, id := range []string{"old-confirmed", "old-pending", "new-pending", "new-cancelled"} {
+		created := t0
+		if strings.HasPrefix(id, "new") {
+			created = t0.Add(time.Hour)
+		}
+		if err := s.CreateConfirmation(ctx, pending(id, created)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := s.DecideConfirmation(ctx, "old-confirmed", commands.ConfirmConfirmed, "U1", t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.DecideConfirmation(ctx, "new-cancelled", commands.ConfirmCancelled, "U1", t0.Add(time.Hour+time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	// At t0+1h+30s: the old ones are gone (decided, or expired while pending),
+	// the new cancelled one is older than the cut, the new pending one stays.
+	n, err := s.PurgeConfirmations(ctx, t0.Add(time.Hour+30*time.Second))
+	if err != nil || n != 3 {
+		t.Errorf("PurgeConfirmations = %d, %v; want 3", n, err)
+	}
+	for id, kept := range map[string]bool{"old-confirmed": false, "old-pending": false, "new-cancelled": false, "new-pending": true} {
+		_, _, err := s.DecideConfirmation(ctx, id, commands.ConfirmCancelled, "U2", t0.Add(time.Hour+time.Second))
+		if found := !errors.Is(err, commands.ErrConfirmationNotFound); found != kept {
+			t.Errorf("%s: kept %v, want %v (%v)", id, found, kept, err)
+		}
+	}
+}

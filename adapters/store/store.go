@@ -1,0 +1,173 @@
+// Package store is mfbot's state store: the audit log, pending confirmations
+// and the targets of the bot's threads.
+//
+// MFBOT_STORE names it: a file path opens an embedded SQLite database
+// (modernc.org/sqlite, pure Go), ":memory:" a private in-memory one for
+// tests. A postgres:// URL is recognised but not available yet. Each dialect
+// keeps all its SQL (migrations and queries) in one place — sqlite.go for
+// SQLite — so a second one only has to provide another dialect value.
+//
+// Times are stored in UTC as integer nanoseconds since the Unix epoch (so
+// years 1678 to 2262), durations as integer nanoseconds; both read back
+// equal to what was written, in UTC.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// ErrNewerSchema is returned by Open for a database written by a newer mfbot
+// (a schema version this one does not know): it is left untouched.
+var ErrNewerSchema = errors.New("store schema is newer than this mfbot knows")
+
+// Store is mfbot's state store. It is safe for concurrent use by many
+// goroutines and, for SQLite, by several processes sharing the file.
+type Store struct {
+	q       queries
+	write   *sql.DB // every write goes through here
+	read    *sql.DB // reads; the same pool as write when there is only one connection
+	name    string  // "sqlite ./mfbot.db": never a password
+	version int     // schema version after Open
+}
+
+// Open opens the store named by MFBOT_STORE — a file path (embedded SQLite,
+// created if missing, parent directory must exist) or ":memory:" — and
+// brings its schema up to date. A postgres:// URL gives an error: the
+// PostgreSQL store is not available yet.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	lower := strings.ToLower(dsn)
+	switch {
+	case strings.TrimSpace(dsn) == "":
+		return nil, errors.New("open store: empty MFBOT_STORE: use a file path or a postgres:// URL")
+	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
+		// The URL may carry a password: never echo it.
+		return nil, errors.New("open store: the PostgreSQL store is not available yet: set MFBOT_STORE to a file path (embedded SQLite)")
+	}
+	if scheme, _, ok := strings.Cut(dsn, "://"); ok && !strings.ContainsAny(scheme, `/\`) {
+		return nil, fmt.Errorf("open store: unsupported store URL scheme %q: use a file path or a postgres:// URL", scheme)
+	}
+	return openSQLite(ctx, dsn)
+}
+
+// Close closes the store's connections.
+func (s *Store) Close() error {
+	var errs []error
+	if s.read != s.write {
+		errs = append(errs, s.read.Close())
+	}
+	errs = append(errs, s.write.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	return nil
+}
+
+// Ping checks that the store answers.
+func (s *Store) Ping(ctx context.Context) error {
+	var n int
+	if err := s.read.QueryRowContext(ctx, s.q.ping).Scan(&n); err != nil {
+		return fmt.Errorf("ping store %s: %w", s.name, err)
+	}
+	return nil
+}
+
+// Describe names the store for logs and `mfbot check`, e.g.
+// "sqlite ./mfbot.db (schema v3)". It never includes a password.
+func (s *Store) Describe() string {
+	return fmt.Sprintf("%s (schema v%d)", s.name, s.version)
+}
+
+// queries is the SQL a dialect provides: everything the store runs.
+type queries struct {
+	ping string
+
+	hasMigrationsTable    string // → count of schema_migrations tables (0 or 1)
+	countTables           string // → count of the database's own tables
+	createMigrationsTable string
+	schemaVersion         string // → max(version) (0 when none), count(*)
+	recordMigration       string // version, name, applied_at (ns)
+
+	insertAudit string // time, user, channel, env, command, target, outcome, duration, via
+	recentAudit string // limit → the same columns, newest first
+
+	insertConfirmation string // id, command, env, target, requested_by, channel, created, expires
+	decideConfirmation string // state, decided_by, decided_at, id, now: pending and unexpired only
+	expireConfirmation string // id, now: pending and expired at now only
+	selectConfirmation string // id → the insert's columns then state, decided_by, decided_at
+	purgeConfirmations string // older_than, older_than
+
+	upsertThreadTarget string // channel, ts, env, service, saved_at
+	selectThreadTarget string // channel, ts → env, service
+	purgeThreadTargets string // older_than
+}
+
+// start migrates the freshly opened store and checks that it answers.
+func (s *Store) start(ctx context.Context, migs []migration) (*Store, error) {
+	version, err := migrate(ctx, s.write, s.q, migs)
+	if err == nil {
+		s.version = version
+		var n int
+		if err = s.read.QueryRowContext(ctx, s.q.ping).Scan(&n); err != nil {
+			err = fmt.Errorf("first read: %w", err)
+		}
+	}
+	if err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("open store %s: %w", s.name, err)
+	}
+	return s, nil
+}
+
+// inTx runs fn in a write transaction (BEGIN IMMEDIATE for SQLite), committing
+// when fn returns nil and rolling back otherwise.
+func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// toNanos converts t to nanoseconds since the Unix epoch, refusing the times
+// that do not fit (the zero time among them) rather than storing garbage.
+func toNanos(t time.Time) (int64, error) {
+	if t.Before(time.Unix(0, math.MinInt64)) || t.After(time.Unix(0, math.MaxInt64)) {
+		return 0, fmt.Errorf("time %s out of range (years 1678 to 2262)", t.UTC().Format(time.RFC3339Nano))
+	}
+	return t.UnixNano(), nil
+}
+
+// fromNanos is the inverse of toNanos, in UTC.
+func fromNanos(ns int64) time.Time {
+	return time.Unix(0, ns).UTC()
+}
+
+// toNullNanos is toNanos with the zero time stored as NULL.
+func toNullNanos(t time.Time) (sql.NullInt64, error) {
+	if t.IsZero() {
+		return sql.NullInt64{}, nil
+	}
+	ns, err := toNanos(t)
+	return sql.NullInt64{Int64: ns, Valid: err == nil}, err
+}
+
+// fromNullNanos is the inverse of toNullNanos.
+func fromNullNanos(ns sql.NullInt64) time.Time {
+	if !ns.Valid {
+		return time.Time{}
+	}
+	return fromNanos(ns.Int64)
+}

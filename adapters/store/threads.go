@@ -1,0 +1,56 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"mfbot/commands"
+)
+
+// SaveThreadTarget remembers what the bot's message channel/ts is about, so
+// that a mention in its thread defaults to t. Saving again replaces it.
+func (s *Store) SaveThreadTarget(ctx context.Context, channel, ts string, t commands.Target) error {
+	if channel == "" || ts == "" {
+		return errors.New("save thread target: empty channel or message ts")
+	}
+	_, err := s.write.ExecContext(ctx, s.q.upsertThreadTarget, channel, ts, t.Env, t.Service, time.Now().UnixNano())
+	if err != nil {
+		return fmt.Errorf("save thread target of %s/%s: %w", channel, ts, err)
+	}
+	return nil
+}
+
+// ThreadTarget returns what the bot's message channel/ts is about, and false
+// when nothing was saved for it.
+func (s *Store) ThreadTarget(ctx context.Context, channel, ts string) (commands.Target, bool, error) {
+	var t commands.Target
+	err := s.read.QueryRowContext(ctx, s.q.selectThreadTarget, channel, ts).Scan(&t.Env, &t.Service)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return commands.Target{}, false, nil
+	case err != nil:
+		return commands.Target{}, false, fmt.Errorf("read thread target of %s/%s: %w", channel, ts, err)
+	}
+	return t, true, nil
+}
+
+// PurgeThreadTargets forgets the targets saved before olderThan and returns
+// how many it forgot.
+func (s *Store) PurgeThreadTargets(ctx context.Context, olderThan time.Time) (int, error) {
+	at, err := toNanos(olderThan)
+	if err != nil {
+		return 0, fmt.Errorf("purge thread targets: %w", err)
+	}
+	res, err := s.write.ExecContext(ctx, s.q.purgeThreadTargets, at)
+	if err != nil {
+		return 0, fmt.Errorf("purge thread targets: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("purge thread targets: %w", err)
+	}
+	return int(n), nil
+}

@@ -1,0 +1,65 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"mfbot/commands"
+)
+
+// scriptedRunner answers like the catalogue: mutating lines need a
+// confirmation, and it records what really ran.
+type scriptedRunner struct{ ran []string }
+
+func (r *scriptedRunner) Run(_ context.Context, req commands.Request) commands.Reply {
+	switch {
+	case strings.HasPrefix(req.Line, "bad"):
+		return commands.Reply{Status: commands.StatusUsage, Title: "Usage"}
+	case strings.Contains(req.Line, "restart") && !req.Confirmed:
+		return commands.Reply{Status: commands.StatusPending, Confirm: &commands.Confirmation{Prompt: "Restart db in local?", Command: "local restart db"}}
+	}
+	r.ran = append(r.ran, req.Line)
+	return commands.Reply{Status: commands.StatusOK, Title: "done " + req.Line}
+}
+
+func TestConsoleConfirmations(t *testing.T) {
+	for _, tc := range []struct {
+		input string
+		yes   bool
+		code  int
+		ran   int
+	}{
+		{"y\n", false, ExitOK, 1},
+		{"oui\n", false, ExitOK, 1},
+		{"n\n", false, ExitFailed, 0},
+		{"", false, ExitFailed, 0}, // EOF: no answer is no
+		{"", true, ExitOK, 1},
+	} {
+		r := &scriptedRunner{}
+		var out bytes.Buffer
+		c := &Console{Runner: r, In: strings.NewReader(tc.input), Out: &out, AssumeYes: tc.yes}
+		if code := c.RunOne(context.Background(), "restart db"); code != tc.code || len(r.ran) != tc.ran {
+			t.Errorf("input %q yes %t: exit %d ran %v\n%s", tc.input, tc.yes, code, r.ran, out.String())
+		}
+		if tc.ran == 1 && r.ran[0] != "local restart db" {
+			t.Errorf("ran %q, want the canonical confirmed command", r.ran[0])
+		}
+	}
+}
+
+func TestConsoleInteractive(t *testing.T) {
+	r := &scriptedRunner{}
+	var out bytes.Buffer
+	c := &Console{Runner: r, In: strings.NewReader("status\n\nbad cmd\nrestart db\ny\nexit\nstatus\n"), Out: &out}
+	if err := c.Interactive(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"status", "local restart db"}; strings.Join(r.ran, "|") != strings.Join(want, "|") {
+		t.Errorf("ran %v, want %v (and nothing after exit)", r.ran, want)
+	}
+	if !strings.Contains(out.String(), "mf> ") || !strings.Contains(out.String(), "! Usage") {
+		t.Errorf("output:\n%s", out.String())
+	}
+}
