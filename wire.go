@@ -45,7 +45,7 @@ func wire(configPath string, log *slog.Logger) (*app, error) {
 		}
 		envs = append(envs, env)
 	}
-	a.Catalogue, err = commands.New(cfg, envs, log)
+	a.Catalogue, err = commands.New(cfg, envs, commands.Options{Log: log})
 	if err != nil {
 		a.Close()
 		return nil, err

@@ -40,14 +40,14 @@ func (c *Console) RunOne(ctx context.Context, line string) int {
 }
 
 func (c *Console) runLine(ctx context.Context, line string, in *bufio.Reader) int {
-	req := commands.Request{Line: line, User: c.user(), Channel: "console"}
+	req := commands.Request{Line: line, User: c.user(), Channel: "console", Via: commands.ViaConsole}
 	rep := c.Runner.Run(ctx, req)
 	if rep.Status == commands.StatusPending && rep.Confirm != nil {
 		if !c.confirm(rep.Confirm, in) {
 			fmt.Fprintln(c.Out, "Cancelled: nothing was done.")
 			return ExitFailed
 		}
-		rep = c.Runner.Run(ctx, commands.Request{Line: rep.Confirm.Command, User: c.user(), Channel: "console", Confirmed: true})
+		rep = c.Runner.Run(ctx, commands.Request{Line: rep.Confirm.Command, User: c.user(), Channel: "console", Via: commands.ViaConsole, Confirmed: true})
 	}
 	fmt.Fprint(c.Out, RenderText(rep))
 	switch rep.Status {

@@ -32,33 +32,65 @@ type AppProbe interface {
 // Request is one command as typed by a user.
 type Request struct {
 	Line    string
-	User    string // who typed it (Slack user ID, or "console")
+	User    string // who typed it (Slack user ID, or "console:<login>")
 	Channel string
+	Via     string // ViaConsole, ViaSocket, ViaHTTP, ViaButton
 	// Confirmed is set when the user already confirmed this exact command.
+	// Only the console (after its prompt) and Decide set it: a Slack
+	// transport never does, so a Slack user always goes through a stored
+	// confirmation and its Confirm button.
 	Confirmed bool
-	// Default is the target implied by the context (an alert's thread).
+	// Default is the target implied by the context (a reply's or an alert's thread).
 	Default *Target
+}
+
+// Options are the catalogue's optional collaborators.
+type Options struct {
+	Log *slog.Logger
+	// Groups resolves Slack user groups in operator and viewer lists.
+	Groups GroupResolver
+	// Audit records every command and click; nil: no audit log.
+	Audit AuditLog
+	// Confirmations keeps pending confirmations for Slack's buttons; nil:
+	// only the console's inline confirmation works.
+	Confirmations ConfirmationStore
+	// ConfirmTTL is how long a confirmation stays valid (default 2 min).
+	ConfirmTTL time.Duration
+	// Now is the clock (tests); default time.Now.
+	Now func() time.Time
 }
 
 // Catalogue runs commands against the configured environments.
 type Catalogue struct {
-	cfg      *config.Config
-	envs     map[string]*Environment
-	redactor *Redactor
-	verbs    map[string]*verb
-	log      *slog.Logger
+	cfg           *config.Config
+	envs          map[string]*Environment
+	redactor      *Redactor
+	verbs         map[string]*verb
+	log           *slog.Logger
+	groups        GroupResolver
+	audit         AuditLog
+	confirmations ConfirmationStore
+	confirmTTL    time.Duration
+	now           func() time.Time
 }
 
 // New builds the catalogue. Every configured environment must be given.
-func New(cfg *config.Config, envs []*Environment, log *slog.Logger) (*Catalogue, error) {
+func New(cfg *config.Config, envs []*Environment, opts Options) (*Catalogue, error) {
 	redactor, err := NewRedactor(cfg.Redaction.Patterns)
 	if err != nil {
 		return nil, fmt.Errorf("build redactor: %w", err)
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	c := &Catalogue{cfg: cfg, envs: map[string]*Environment{}, redactor: redactor, log: opts.Log,
+		groups: opts.Groups, audit: opts.Audit, confirmations: opts.Confirmations, confirmTTL: opts.ConfirmTTL, now: opts.Now}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
 	}
-	c := &Catalogue{cfg: cfg, envs: map[string]*Environment{}, redactor: redactor, log: log}
+	if c.confirmTTL == 0 {
+		c.confirmTTL = 2 * time.Minute
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
 	for _, e := range envs {
 		c.envs[e.Config.Name] = e
 	}
@@ -107,35 +139,28 @@ type call struct {
 	request Request
 }
 
-// Run parses and runs one command line. It never panics on bad input and
-// always returns a reply; every reply is redacted.
+// Run parses, authorizes and runs one command line. It never panics on bad
+// input and always returns a reply; every reply is redacted and audited.
 func (c *Catalogue) Run(ctx context.Context, req Request) Reply {
-	started := time.Now()
-	rep := c.run(ctx, req)
+	started := c.now()
+	call, rep, ok := c.parse(req)
+	if ok {
+		rep = c.runCall(ctx, call)
+	}
 	if rep.Status == StatusFailed && rep.Title == "" {
 		rep.Title = "Command failed"
 	}
 	rep = c.redactor.Reply(rep)
-	c.log.Info("command", "user", req.User, "channel", req.Channel, "line", c.redactor.String(req.Line),
-		"status", rep.Status.String(), "duration", time.Since(started).Round(time.Millisecond))
+	c.record(ctx, req, call, rep.Status.String(), started)
 	return rep
 }
 
-func (c *Catalogue) run(ctx context.Context, req Request) Reply {
-	call, rep, ok := c.parse(req)
-	if !ok {
-		return rep
+func (c *Catalogue) runCall(ctx context.Context, call *call) Reply {
+	if err := c.authorize(ctx, call.env.Config, call.request, call.verb.name, call.verb.mutating); err != nil {
+		return denial(err)
 	}
-	if call.verb.mutating && !req.Confirmed {
-		return Reply{
-			Status: StatusPending,
-			Title:  "Confirmation needed",
-			Confirm: &Confirmation{
-				Prompt:  c.confirmPrompt(call),
-				Command: c.canonical(call),
-			},
-			Target: call.target(),
-		}
+	if call.verb.mutating && !call.request.Confirmed {
+		return c.askConfirmation(ctx, call)
 	}
 	if c.cfg.Limits.CommandTimeout > 0 && !call.verb.mutating {
 		var cancel context.CancelFunc
@@ -144,12 +169,48 @@ func (c *Catalogue) run(ctx context.Context, req Request) Reply {
 	}
 	rep, err := call.verb.run(ctx, call)
 	if err != nil {
-		return failure(call, err)
+		rep = failure(call, err)
 	}
 	if rep.Target == nil {
 		rep.Target = call.target()
 	}
 	return rep
+}
+
+// denial turns an authorization error into a reply; a failure to resolve
+// a user group is not a denial but an error to fix.
+func denial(err error) Reply {
+	var denied *deniedError
+	if errors.As(err, &denied) {
+		return Reply{Status: StatusDenied, Title: "Not allowed", Blocks: []Block{&Text{Text: denied.msg}}}
+	}
+	return Reply{Status: StatusFailed, Title: "Could not check your role", Blocks: []Block{&Text{Text: err.Error()}}}
+}
+
+// record audits a command.
+func (c *Catalogue) record(ctx context.Context, req Request, call *call, outcome string, started time.Time) {
+	entry := AuditEntry{Time: started, User: req.User, Channel: req.Channel, Command: c.redactor.String(req.Line),
+		Outcome: outcome, Duration: c.now().Sub(started), Via: req.Via}
+	if call != nil {
+		entry.Env = call.env.Config.Name
+		if call.service != nil {
+			entry.Target = call.service.Name
+		}
+	}
+	c.writeAudit(ctx, entry)
+}
+
+// writeAudit logs an entry and appends it to the audit log; the audit log
+// failing must not fail the command, but it is logged loudly.
+func (c *Catalogue) writeAudit(ctx context.Context, entry AuditEntry) {
+	c.log.Info("audit", "user", entry.User, "channel", entry.Channel, "via", entry.Via, "env", entry.Env,
+		"line", entry.Command, "outcome", entry.Outcome, "duration", entry.Duration.Round(time.Millisecond))
+	if c.audit == nil {
+		return
+	}
+	if err := c.audit.AppendAudit(context.WithoutCancel(ctx), entry); err != nil {
+		c.log.Error("audit log write failed", "err", err, "line", entry.Command)
+	}
 }
 
 func (call *call) target() *Target {

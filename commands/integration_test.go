@@ -46,7 +46,7 @@ func catalogueFor(t *testing.T, stack testenv.Stack, dockerHost string) *command
 		t.Cleanup(func() { engine.Close() })
 		envs = append(envs, &commands.Environment{Config: e, Docker: engine, App: monitorfish.New(e.AppURL, 0)})
 	}
-	c, err := commands.New(cfg, envs, nil)
+	c, err := commands.New(cfg, envs, commands.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func run(t *testing.T, c *commands.Catalogue, line string, confirmed bool) comma
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	return c.Run(ctx, commands.Request{Line: line, User: "tester", Confirmed: confirmed})
+	return c.Run(ctx, commands.Request{Line: line, User: "tester", Via: commands.ViaConsole, Confirmed: confirmed})
 }
 
 // text flattens a reply into the strings a user could see.
@@ -347,7 +347,7 @@ func TestUnreachableEngineGivesAClearErrorQuickly(t *testing.T) {
 	c := catalogueFor(t, stack, "tcp://127.0.0.1:1")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	rep := c.Run(ctx, commands.Request{Line: "status", User: "tester"})
+	rep := c.Run(ctx, commands.Request{Line: "status", User: "tester", Via: commands.ViaConsole})
 	if rep.Status != commands.StatusFailed || !strings.Contains(text(rep), "unreachable") {
 		t.Fatalf("status against a dead engine: %s\n%s", rep.Status, text(rep))
 	}

@@ -62,6 +62,8 @@ var ErrConfirmationNotFound = errors.New("no such confirmation")
 // ConfirmationStore keeps pending confirmations (adapters/store implements it).
 type ConfirmationStore interface {
 	CreateConfirmation(ctx context.Context, p PendingConfirmation) error
+	// Confirmation reads one as it stands; unknown IDs give ErrConfirmationNotFound.
+	Confirmation(ctx context.Context, id string) (ConfirmationRecord, error)
 	// DecideConfirmation atomically moves a pending confirmation to state
 	// (confirmed or cancelled) when it has not expired at now, and reports
 	// whether this call made the decision. Otherwise it returns the record

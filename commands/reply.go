@@ -19,6 +19,9 @@ type Reply struct {
 	Confirm *Confirmation
 	// Target is what the reply is about, so a thread under it can default to it.
 	Target *Target
+	// RequestedBy and DecidedBy are user IDs for confirmations: who asked
+	// and who confirmed or cancelled (transports render them as mentions).
+	RequestedBy, DecidedBy string
 }
 
 // Status of a reply.

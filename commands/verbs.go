@@ -52,6 +52,11 @@ func (c *Catalogue) catalogue() []*verb {
 		{name: "df", usage: "df", summary: "Docker disk usage: images, containers, volumes, build cache", target: noTarget, run: c.df},
 		{name: "inspect", usage: "inspect <service>", summary: "configuration and state of a container, secrets masked", target: serviceTarget, run: c.inspect},
 		{name: "volumes", usage: "volumes", summary: "the stack's volumes", target: noTarget, run: c.volumes},
+		{
+			name: "audit", usage: "audit [--limit N]", summary: "recent commands and clicks: who, what, where, result",
+			flags:  []FlagSpec{{Name: "limit", Kind: FlagInt, Unit: "entries", Min: 1, Max: 200, Help: "how many (default 20, at most 200)"}},
+			target: noTarget, run: c.auditVerb,
+		},
 		{name: "version", usage: "version [service]", summary: "image reference, tag, digest and creation; the app's /version", target: optionalTarget, run: c.version},
 	}
 }
@@ -143,4 +148,24 @@ func imageRepository(ref string) string {
 		ref = ref[:i]
 	}
 	return ref
+}
+
+// auditVerb answers `audit`: the newest entries of the audit log.
+func (c *Catalogue) auditVerb(ctx context.Context, call *call) (Reply, error) {
+	if c.audit == nil {
+		return Reply{}, fmt.Errorf("the audit log needs the store (MFBOT_STORE), which is not open")
+	}
+	limit := 20
+	if call.args.Has("limit") {
+		limit = call.args.Ints["limit"]
+	}
+	entries, err := c.audit.RecentAudit(ctx, limit)
+	if err != nil {
+		return Reply{}, err
+	}
+	t := &Table{Header: []string{"time (UTC)", "user", "channel", "env", "command", "result", "took"}}
+	for _, e := range entries {
+		t.Rows = append(t.Rows, []string{e.Time.UTC().Format("01-02 15:04:05"), e.User, e.Channel, e.Env, e.Command, e.Outcome, e.Duration.Round(time.Millisecond).String()})
+	}
+	return Reply{Status: StatusOK, Title: fmt.Sprintf("Audit log, last %d entries", len(entries)), Blocks: []Block{t}}, nil
 }

@@ -77,6 +77,16 @@ func (s *Store) DecideConfirmation(ctx context.Context, id string, state command
 	return rec, decided, nil
 }
 
+// Confirmation reads a confirmation as it stands (a pending one past its
+// expiry still reads pending until someone decides it).
+func (s *Store) Confirmation(ctx context.Context, id string) (commands.ConfirmationRecord, error) {
+	rec, err := scanConfirmation(s.read.QueryRowContext(ctx, s.q.selectConfirmation, id))
+	if err != nil && !errors.Is(err, commands.ErrConfirmationNotFound) {
+		return rec, fmt.Errorf("read confirmation: %w", err)
+	}
+	return rec, err
+}
+
 // PurgeConfirmations deletes the confirmations decided before olderThan and
 // those that expired before it, and returns how many it deleted. olderThan
 // should not be in the future (a still pending one expiring before it would go).

@@ -292,3 +292,24 @@ func TestPurgeConfirmations(t *testing.T) {
 		}
 	}
 }
+
+func TestConfirmationReadsTheRecordAsItStands(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := time.Now()
+	p := commands.PendingConfirmation{ID: "c-read", Command: "prod restart app", Env: "prod", Target: "app", RequestedBy: "U1", Channel: "C1", CreatedAt: now, ExpiresAt: now.Add(2 * time.Minute)}
+	if err := s.CreateConfirmation(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := s.Confirmation(ctx, "c-read")
+	if err != nil || rec.State != commands.ConfirmPending || rec.Command != p.Command || rec.Env != "prod" {
+		t.Fatalf("read %+v, %v", rec, err)
+	}
+	if _, err := s.Confirmation(ctx, "nope"); !errors.Is(err, commands.ErrConfirmationNotFound) {
+		t.Fatalf("unknown id: %v", err)
+	}
+}
