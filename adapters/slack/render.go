@@ -6,6 +6,7 @@ package slack
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -94,6 +95,9 @@ func renderAt(rep commands.Reply, now time.Time) Message {
 
 	head := mrkdwnSection(statusEmoji(rep.Status) + " *" + escape(truncate(oneLine(r.title), titleMax)) + "*")
 	var tail []slack.Block
+	if who := whoContext(rep); who != nil {
+		tail = append(tail, who)
+	}
 	if rep.Confirm != nil {
 		tail = append(tail, r.confirm(rep.Confirm, now)...)
 	}
@@ -144,6 +148,38 @@ func renderAt(rep commands.Reply, now time.Time) Message {
 	msg.Blocks = append(msg.Blocks, tail...)
 	return msg
 }
+
+// whoContext says who asked for a mutating command and who confirmed or
+// cancelled it, as real mentions (user IDs only: anything else is escaped).
+func whoContext(rep commands.Reply) slack.Block {
+	var parts []string
+	if rep.RequestedBy != "" {
+		parts = append(parts, "requested by "+mention(rep.RequestedBy))
+	}
+	if rep.DecidedBy != "" {
+		verb := "confirmed"
+		if rep.Status == commands.StatusCancelled {
+			verb = "cancelled"
+		}
+		parts = append(parts, verb+" by "+mention(rep.DecidedBy))
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	text := strings.Join(parts, " · ")
+	return slack.NewContextBlock("", mrkdwn(strings.ToUpper(text[:1])+text[1:]))
+}
+
+// mention renders a Slack user ID as a mention; anything that is not an
+// ID (a console login) is shown escaped.
+func mention(user string) string {
+	if userIDPattern.MatchString(user) {
+		return "<@" + user + ">"
+	}
+	return escape(user)
+}
+
+var userIDPattern = regexp.MustCompile(`^[UW][A-Z0-9]{2,30}$`)
 
 // isEphemeral: usage errors and denials concern only the user who typed
 // the command; so does a failure about nothing in particular. A failure
