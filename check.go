@@ -12,6 +12,7 @@ import (
 
 	"mfbot/adapters/postgres"
 	"mfbot/adapters/prefect"
+	"mfbot/adapters/store"
 	"mfbot/bot"
 )
 
@@ -65,6 +66,13 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			err := prefect.Ping(ctx, e.Prefect.URL, e.Prefect.Flavor, checkTimeout)
 			line("prefect["+e.Name+"]", err, e.Prefect.URL)
 		}
+	}
+	if st, err := store.Open(ctx, a.Config.Store); err != nil {
+		line("store", err, "")
+	} else {
+		err := st.Ping(ctx)
+		line("store", err, st.Describe())
+		st.Close()
 	}
 	if !a.Config.Slack.Enabled() {
 		fmt.Fprintln(stdout, "-     slack: not configured (SLACK_BOT_TOKEN)")

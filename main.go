@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,7 +12,9 @@ import (
 	"os/signal"
 	"syscall"
 
+	"mfbot/adapters/store"
 	"mfbot/bot"
+	"mfbot/commands"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -73,12 +74,26 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintf(stderr, "mfbot console: unexpected argument %q (quote the command: -c \"logs app\")\n", fs.Arg(0))
 		return bot.ExitUsage
 	}
-	app, err := wire(*configPath, newLogger(stderr, slog.LevelWarn))
+	log := newLogger(stderr, slog.LevelWarn)
+	app, err := wire(*configPath, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "mfbot:", err)
 		return bot.ExitUsage
 	}
 	defer app.Close()
+	// The console audits to the store like Slack does; without a usable
+	// store it still works, it just cannot keep the audit log.
+	opts := commands.Options{Log: log}
+	if st, err := store.Open(ctx, app.Config.Store); err != nil {
+		log.Warn("no audit log: the store cannot be opened", "err", err)
+	} else {
+		app.onClose(st.Close)
+		opts.Audit = st
+	}
+	if err := app.buildCatalogue(opts); err != nil {
+		fmt.Fprintln(stderr, "mfbot:", err)
+		return bot.ExitUsage
+	}
 	console := &bot.Console{Runner: app.Catalogue, In: stdin, Out: stdout, AssumeYes: *yes, User: consoleUser()}
 	if *command != "" {
 		return console.RunOne(ctx, *command)
@@ -88,30 +103,6 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return bot.ExitFailed
 	}
 	return bot.ExitOK
-}
-
-func runBot(ctx context.Context, args []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "", "YAML configuration file")
-	if err := fs.Parse(args); err != nil {
-		return bot.ExitUsage
-	}
-	log := newLogger(stderr, slog.LevelInfo)
-	app, err := wire(*configPath, log)
-	if err != nil {
-		fmt.Fprintln(stderr, "mfbot:", err)
-		return bot.ExitUsage
-	}
-	defer app.Close()
-	if !app.Config.Slack.Enabled() || app.Config.Slack.AppToken == "" && app.Config.Slack.SigningSecret == "" {
-		fmt.Fprintln(stderr, "mfbot: Slack is not configured: set SLACK_BOT_TOKEN (xoxb-...) and SLACK_APP_TOKEN (xapp-..., Socket Mode) "+
-			"or SLACK_SIGNING_SECRET (HTTP endpoints). Without Slack, use `mfbot console`.")
-		return bot.ExitFailed
-	}
-	err = errors.New("the Slack transports are not built yet: use `mfbot console`")
-	fmt.Fprintln(stderr, "mfbot:", err)
-	return bot.ExitFailed
 }
 
 func newLogger(w io.Writer, level slog.Level) *slog.Logger {

@@ -17,17 +17,20 @@ type app struct {
 	Config    *config.Config
 	Catalogue *commands.Catalogue
 	Engines   map[string]*docker.Engine
+	envs      []*commands.Environment
+	closers   []func() error
 }
 
 // wire loads the configuration and connects the adapters. Connections are
-// lazy: nothing is dialled until a command needs it.
+// lazy: nothing is dialled until a command needs it. opts completes the
+// catalogue's collaborators (store, Slack user groups) when the caller
+// has them.
 func wire(configPath string, log *slog.Logger) (*app, error) {
 	cfg, err := config.Load(configPath, os.LookupEnv)
 	if err != nil {
 		return nil, err
 	}
 	a := &app{Config: cfg, Engines: map[string]*docker.Engine{}}
-	envs := make([]*commands.Environment, 0, len(cfg.Environments))
 	for _, e := range cfg.Environments {
 		opts := docker.Options{Host: e.DockerHost}
 		if e.DockerTLS != nil {
@@ -39,25 +42,34 @@ func wire(configPath string, log *slog.Logger) (*app, error) {
 			return nil, fmt.Errorf("environment %s: %w", e.Name, err)
 		}
 		a.Engines[e.Name] = engine
+		a.closers = append(a.closers, engine.Close)
 		env := &commands.Environment{Config: e, Docker: engine}
 		if e.AppURL != "" {
 			env.App = monitorfish.New(e.AppURL, 0)
 		}
-		envs = append(envs, env)
-	}
-	a.Catalogue, err = commands.New(cfg, envs, commands.Options{Log: log})
-	if err != nil {
-		a.Close()
-		return nil, err
+		a.envs = append(a.envs, env)
 	}
 	return a, nil
 }
 
-// Close releases the engines' connections.
+// buildCatalogue makes the command catalogue over the wired environments.
+func (a *app) buildCatalogue(opts commands.Options) error {
+	c, err := commands.New(a.Config, a.envs, opts)
+	if err != nil {
+		return err
+	}
+	a.Catalogue = c
+	return nil
+}
+
+// onClose registers a resource to release with the app.
+func (a *app) onClose(f func() error) { a.closers = append(a.closers, f) }
+
+// Close releases everything, last opened first.
 func (a *app) Close() error {
 	var errs []error
-	for _, e := range a.Engines {
-		errs = append(errs, e.Close())
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i]())
 	}
 	return errors.Join(errs...)
 }

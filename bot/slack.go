@@ -1,0 +1,396 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	slackapi "mfbot/adapters/slack"
+	"mfbot/commands"
+)
+
+// SlackAPI is what the Slack transports need from the Web API
+// (adapters/slack.Client: paced, retried on 429).
+type SlackAPI interface {
+	Post(ctx context.Context, channel, threadTS string, m slackapi.Message) (string, error)
+	Update(ctx context.Context, channel, ts string, m slackapi.Message) error
+	PostEphemeral(ctx context.Context, channel, user, threadTS string, m slackapi.Message) error
+	Respond(ctx context.Context, responseURL string, m slackapi.Message, replaceOriginal bool) error
+	React(ctx context.Context, channel, ts, emoji string) error
+	Unreact(ctx context.Context, channel, ts, emoji string) error
+}
+
+// ThreadStore remembers what each bot message is about, so a mention in
+// its thread defaults to the same target.
+type ThreadStore interface {
+	SaveThreadTarget(ctx context.Context, channel, ts string, t commands.Target) error
+	ThreadTarget(ctx context.Context, channel, ts string) (commands.Target, bool, error)
+}
+
+// Catalogue is what the Slack transports need from the command catalogue.
+type Catalogue interface {
+	Run(ctx context.Context, req commands.Request) commands.Reply
+	Decide(ctx context.Context, d commands.Decision, onClaimed func(commands.ConfirmationRecord)) (commands.Reply, commands.DecisionOutcome)
+}
+
+// SlashCommand is a `/mf ...` from either transport.
+type SlashCommand struct {
+	Text, UserID, ChannelID, ResponseURL string
+	Via                                  string // commands.ViaSocket or commands.ViaHTTP
+}
+
+// Click is a button press on one of mfbot's messages.
+type Click struct {
+	UserID, ChannelID   string
+	MessageTS, ThreadTS string // the message clicked, and its thread if it is a reply
+	ResponseURL         string
+	ActionID, Value     string
+	Via                 string
+	MessageIsEphemeral  bool
+}
+
+// Mention is an `@mfbot ...` message.
+type Mention struct {
+	UserID, ChannelID, TS, ThreadTS, Text string
+	Via                                   string
+}
+
+// SlackOptions tune the dispatcher.
+type SlackOptions struct {
+	Workers      int           // concurrent commands (default 8)
+	Queue        int           // waiting commands before "busy" (default 64)
+	WorkingAfter time.Duration // show that a command is working after this (default 1s)
+	Log          *slog.Logger
+}
+
+// Slack dispatches what arrives from Slack to the catalogue: transports
+// acknowledge at once and hand over here; a bounded pool of workers runs
+// the commands and delivers the answers.
+type Slack struct {
+	catalogue    Catalogue
+	api          SlackAPI
+	threads      ThreadStore
+	log          *slog.Logger
+	workingAfter time.Duration
+	workers      int
+	jobs         chan func(context.Context)
+	fatal        chan error
+	fatalOnce    sync.Once
+	lastEvent    atomic.Int64 // unix nanos of the last thing received from Slack
+	socketUp     atomic.Bool  // Socket Mode connected
+	seen         *recentIDs
+}
+
+// ErrBusy is returned when the queue is full: the transport tells the user.
+var ErrBusy = errors.New("mfbot is busy: too many commands are running, try again in a moment")
+
+// NewSlack builds the dispatcher; Run starts its workers.
+func NewSlack(catalogue Catalogue, api SlackAPI, threads ThreadStore, opts SlackOptions) *Slack {
+	if opts.Workers <= 0 {
+		opts.Workers = 8
+	}
+	if opts.Queue <= 0 {
+		opts.Queue = 64
+	}
+	if opts.WorkingAfter <= 0 {
+		opts.WorkingAfter = time.Second
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Slack{catalogue: catalogue, api: api, threads: threads, log: opts.Log, workingAfter: opts.WorkingAfter,
+		workers: opts.Workers, jobs: make(chan func(context.Context), opts.Queue), fatal: make(chan error, 1), seen: newRecentIDs(4096)}
+}
+
+// Run runs the workers until ctx ends, then lets the commands in flight
+// finish (bounded by drain) before returning. It returns early with the
+// error that makes the bot useless (Slack refused its token).
+func (s *Slack) Run(ctx context.Context, drain time.Duration) error {
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	stopping := make(chan struct{})
+	var wg sync.WaitGroup
+	for range s.workers {
+		wg.Go(func() {
+			for {
+				select {
+				case job := <-s.jobs:
+					job(workCtx)
+				case <-stopping:
+					return
+				}
+			}
+		})
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-s.fatal:
+	}
+	close(stopping)
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(drain):
+		s.log.Warn("commands still running at shutdown were cancelled", "after", drain)
+		cancelWork()
+		<-done
+	}
+	return err
+}
+
+// Fatal reports an error that must stop the bot (the token was revoked).
+func (s *Slack) Fatal(err error) {
+	s.fatalOnce.Do(func() { s.fatal <- err })
+}
+
+// Touch records that Slack talked to us (liveness for /healthz).
+func (s *Slack) Touch() { s.lastEvent.Store(time.Now().UnixNano()) }
+
+// LastEvent is when Slack last talked to us (zero: never).
+func (s *Slack) LastEvent() time.Time {
+	n := s.lastEvent.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// FirstDelivery deduplicates Slack's redeliveries (event IDs, envelope IDs):
+// it is true the first time an ID is seen.
+func (s *Slack) FirstDelivery(id string) bool { return id == "" || s.seen.add(id) }
+
+// submit queues a job without blocking the transport.
+func (s *Slack) submit(job func(context.Context)) error {
+	select {
+	case s.jobs <- job:
+		return nil
+	default:
+		return ErrBusy
+	}
+}
+
+// HandleSlashCommand queues a slash command; the transport has acked it.
+func (s *Slack) HandleSlashCommand(cmd SlashCommand) error {
+	s.Touch()
+	return s.submit(func(ctx context.Context) {
+		req := commands.Request{Line: cmd.Text, User: cmd.UserID, Channel: cmd.ChannelID, Via: cmd.Via}
+		stop := s.whileSlow(func() {
+			s.check(s.api.Respond(ctx, cmd.ResponseURL, slackapi.Message{Ephemeral: true, Text: "⏳ Working on `" + escapeCode(cmd.Text) + "`…"}, false), "say working")
+		})
+		rep := s.catalogue.Run(ctx, req)
+		stop()
+		s.deliver(ctx, rep, place{channel: cmd.ChannelID, user: cmd.UserID, responseURL: cmd.ResponseURL})
+	})
+}
+
+// HandleMention queues an `@mfbot <command>`: answered in its thread, with
+// the thread's target (a reply or alert about app) as the default.
+func (s *Slack) HandleMention(m Mention) error {
+	s.Touch()
+	return s.submit(func(ctx context.Context) {
+		thread := m.ThreadTS
+		if thread == "" {
+			thread = m.TS
+		}
+		req := commands.Request{Line: stripMentions(m.Text), User: m.UserID, Channel: m.ChannelID, Via: m.Via}
+		if req.Line == "" {
+			req.Line = "help"
+		}
+		if m.ThreadTS != "" && s.threads != nil {
+			t, ok, err := s.threads.ThreadTarget(ctx, m.ChannelID, m.ThreadTS)
+			s.check(err, "read the thread's target")
+			if ok {
+				req.Default = &t
+			}
+		}
+		stop := s.whileSlow(func() { s.check(s.api.React(ctx, m.ChannelID, m.TS, "hourglass_flowing_sand"), "react") })
+		rep := s.catalogue.Run(ctx, req)
+		if stop() {
+			s.check(s.api.Unreact(ctx, m.ChannelID, m.TS, "hourglass_flowing_sand"), "unreact")
+		}
+		s.deliver(ctx, rep, place{channel: m.ChannelID, user: m.UserID, thread: thread})
+	})
+}
+
+// HandleClick queues a button press.
+func (s *Slack) HandleClick(c Click) error {
+	s.Touch()
+	return s.submit(func(ctx context.Context) {
+		switch slackapi.ActionOf(c.ActionID) {
+		case slackapi.ActionConfirm, slackapi.ActionCancel:
+			s.decide(ctx, c)
+		case slackapi.ActionRun:
+			thread := c.ThreadTS
+			if thread == "" {
+				thread = c.MessageTS
+			}
+			stop := s.whileSlow(func() {
+				s.check(s.api.PostEphemeral(ctx, c.ChannelID, c.UserID, thread, slackapi.Message{Text: "⏳ Working on `" + escapeCode(c.Value) + "`…"}), "say working")
+			})
+			rep := s.catalogue.Run(ctx, commands.Request{Line: c.Value, User: c.UserID, Channel: c.ChannelID, Via: commands.ViaButton})
+			stop()
+			s.deliver(ctx, rep, place{channel: c.ChannelID, user: c.UserID, thread: thread})
+		default:
+			s.log.Warn("unknown button", "action_id", c.ActionID)
+		}
+	})
+}
+
+// decide handles Confirm/Cancel: the confirmation message itself shows
+// the outcome; refusals and double clicks are answered to the clicker only.
+func (s *Slack) decide(ctx context.Context, c Click) {
+	d := commands.Decision{ID: c.Value, User: c.UserID, Channel: c.ChannelID, Confirm: slackapi.ActionOf(c.ActionID) == slackapi.ActionConfirm}
+	rep, outcome := s.catalogue.Decide(ctx, d, func(rec commands.ConfirmationRecord) {
+		running := commands.Reply{Status: commands.StatusPending, Title: "Running " + rec.Command + "…", RequestedBy: rec.RequestedBy, DecidedBy: c.UserID}
+		s.replaceClicked(ctx, c, slackapi.Render(running))
+	})
+	msg := slackapi.Render(rep)
+	if !outcome.UpdatesMessage() {
+		s.check(s.api.PostEphemeral(ctx, c.ChannelID, c.UserID, c.ThreadTS, msg), "answer a click")
+		return
+	}
+	msg.Ephemeral = false
+	s.replaceClicked(ctx, c, msg)
+	s.remember(ctx, c.ChannelID, c.MessageTS, rep)
+}
+
+// replaceClicked shows msg in place of the clicked message. chat.update
+// cannot reach an ephemeral message: its response_url can.
+func (s *Slack) replaceClicked(ctx context.Context, c Click, msg slackapi.Message) {
+	if c.MessageIsEphemeral {
+		msg.Ephemeral = true
+		s.check(s.api.Respond(ctx, c.ResponseURL, msg, true), "replace the clicked message")
+		return
+	}
+	s.check(s.api.Update(ctx, c.ChannelID, c.MessageTS, msg), "update the clicked message")
+}
+
+// place is where an answer goes.
+type place struct {
+	channel, user, thread, responseURL string
+}
+
+// deliver posts a reply: ephemeral ones to the user alone, the others in
+// the channel (or thread) where everyone sees what was done.
+func (s *Slack) deliver(ctx context.Context, rep commands.Reply, at place) {
+	if rep.RequestedBy == "" && !isEphemeralStatus(rep.Status) {
+		rep.RequestedBy = at.user
+	}
+	msg := slackapi.Render(rep)
+	if msg.Ephemeral {
+		if at.responseURL != "" {
+			s.check(s.api.Respond(ctx, at.responseURL, msg, false), "answer ephemerally")
+			return
+		}
+		s.check(s.api.PostEphemeral(ctx, at.channel, at.user, at.thread, msg), "answer ephemerally")
+		return
+	}
+	ts, err := s.api.Post(ctx, at.channel, at.thread, msg)
+	if err != nil && ts == "" && at.responseURL != "" && notInChannel(err) {
+		// Slash commands work in channels the bot has not joined; its
+		// response_url still can answer there (without files).
+		s.check(s.api.Respond(ctx, at.responseURL, msg, false), "answer through response_url")
+		return
+	}
+	s.check(err, "post a reply")
+	if ts != "" {
+		s.remember(ctx, at.channel, ts, rep)
+	}
+}
+
+func isEphemeralStatus(st commands.Status) bool {
+	return st == commands.StatusUsage || st == commands.StatusDenied
+}
+
+func (s *Slack) remember(ctx context.Context, channel, ts string, rep commands.Reply) {
+	if rep.Target == nil || s.threads == nil {
+		return
+	}
+	s.check(s.threads.SaveThreadTarget(ctx, channel, ts, *rep.Target), "remember the reply's target")
+}
+
+// check logs a failed Slack call and stops the bot on a fatal auth error:
+// a bot whose token was revoked must not look alive.
+func (s *Slack) check(err error, doing string) {
+	if err == nil {
+		return
+	}
+	if slackapi.IsFatalAuthError(err) {
+		s.log.Error("Slack refused the bot token: stopping", "while", doing, "err", err)
+		s.Fatal(fmt.Errorf("%s: %w", doing, err))
+		return
+	}
+	s.log.Error("Slack call failed", "while", doing, "err", err)
+}
+
+// whileSlow runs show once if the returned stop is not called within
+// workingAfter; stop reports whether show ran.
+func (s *Slack) whileSlow(show func()) (stop func() bool) {
+	var shown atomic.Bool
+	timer := time.AfterFunc(s.workingAfter, func() {
+		shown.Store(true)
+		show()
+	})
+	return func() bool {
+		if timer.Stop() {
+			return false
+		}
+		return shown.Load()
+	}
+}
+
+func notInChannel(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "not_in_channel") || strings.Contains(msg, "channel_not_found")
+}
+
+var leadingMentions = regexp.MustCompile(`^(\s*<@[A-Z0-9]+(\|[^>]*)?>)+\s*`)
+
+// stripMentions removes the leading `<@BOT>` of an app_mention's text.
+func stripMentions(text string) string {
+	return strings.TrimSpace(leadingMentions.ReplaceAllString(text, ""))
+}
+
+// escapeCode keeps user text inert inside an inline code span.
+func escapeCode(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "`", "'").Replace(s)
+}
+
+// recentIDs remembers the last n IDs (bounded memory) to drop redeliveries.
+type recentIDs struct {
+	mu    sync.Mutex
+	set   map[string]struct{}
+	order []string
+	next  int
+}
+
+func newRecentIDs(n int) *recentIDs {
+	return &recentIDs{set: make(map[string]struct{}, n), order: make([]string, n)}
+}
+
+func (r *recentIDs) add(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.set[id]; ok {
+		return false
+	}
+	if old := r.order[r.next]; old != "" {
+		delete(r.set, old)
+	}
+	r.order[r.next] = id
+	r.next = (r.next + 1) % len(r.order)
+	r.set[id] = struct{}{}
+	return true
+}
+
+func busyMessage() slackapi.Message {
+	return slackapi.Message{Ephemeral: true, Text: "⚠️ " + ErrBusy.Error()}
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	slackapi "mfbot/adapters/slack"
+	"mfbot/adapters/store"
+	"mfbot/bot"
+	"mfbot/commands"
+)
+
+// shutdownGrace bounds how long in-flight commands may finish at exit.
+const shutdownGrace = 30 * time.Second
+
+// runBot is `mfbot run`: the Slack bot over Socket Mode and/or HTTP.
+func runBot(ctx context.Context, args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "YAML configuration file")
+	if err := fs.Parse(args); err != nil {
+		return bot.ExitUsage
+	}
+	log := newLogger(stderr, slog.LevelInfo)
+	a, err := wire(*configPath, log)
+	if err != nil {
+		fmt.Fprintln(stderr, "mfbot:", err)
+		return bot.ExitUsage
+	}
+	defer a.Close()
+	cfg := a.Config
+	if !cfg.Slack.Enabled() || cfg.Slack.AppToken == "" && cfg.Slack.SigningSecret == "" {
+		fmt.Fprintln(stderr, "mfbot: Slack is not configured: set SLACK_BOT_TOKEN (xoxb-...) and SLACK_APP_TOKEN (xapp-..., Socket Mode) "+
+			"or SLACK_SIGNING_SECRET (HTTP endpoints). Without Slack, use `mfbot console`.")
+		return bot.ExitFailed
+	}
+	st, err := store.Open(ctx, cfg.Store)
+	if err != nil {
+		log.Error("cannot open the store", "err", err)
+		return bot.ExitFailed
+	}
+	a.onClose(st.Close)
+
+	api := slackapi.NewClient(cfg.Slack.BotToken.Reveal(), cfg.Slack.APIURL, slackapi.ClientOptions{Logger: log})
+	authCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	botUser, team, err := api.AuthTest(authCtx)
+	cancel()
+	if err != nil {
+		log.Error("Slack refused the bot token (auth.test): check SLACK_BOT_TOKEN", "err", err)
+		return bot.ExitFailed
+	}
+	log.Info("authenticated to Slack", "bot_user", botUser, "team", team, "store", st.Describe())
+
+	var audit commands.AuditLog = st
+	if cfg.AuditChannel != "" {
+		mirror := bot.NewAuditMirror(st, api, cfg.AuditChannel, log)
+		go mirror.Run(ctx)
+		audit = mirror
+	}
+	if err := a.buildCatalogue(commands.Options{Log: log, Groups: api, Audit: audit, Confirmations: st}); err != nil {
+		log.Error("cannot build the command catalogue", "err", err)
+		return bot.ExitFailed
+	}
+	dispatcher := bot.NewSlack(a.Catalogue, api, st, bot.SlackOptions{Log: log})
+
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	errs := make(chan error, 3)
+	go func() { errs <- dispatcher.Run(ctx, shutdownGrace) }()
+	if cfg.Slack.AppToken != "" {
+		socketAPI := slack.New(cfg.Slack.BotToken.Reveal(), slack.OptionAppLevelToken(cfg.Slack.AppToken.Reveal()), slack.OptionAPIURL(cfg.Slack.APIURL))
+		go func() { errs <- dispatcher.RunSocketMode(ctx, socketAPI) }()
+	}
+	server, err := listen(cfg.HTTPAddr, bot.HTTPHandler(dispatcher, cfg.Slack.SigningSecret.Reveal(), cfg.Slack.AppToken != ""))
+	if err != nil {
+		log.Error("cannot listen", "addr", cfg.HTTPAddr, "err", err)
+		return bot.ExitFailed
+	}
+	log.Info("mfbot is running", "http", server.addr, "socket_mode", cfg.Slack.AppToken != "", "http_endpoints", cfg.Slack.SigningSecret != "")
+	go func() { errs <- server.serve() }()
+
+	var failure error
+	select {
+	case <-ctx.Done():
+	case failure = <-errs:
+	}
+	stop()
+	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancelShutdown()
+	server.Shutdown(shutdownCtx)
+	if failure != nil && !errors.Is(failure, http.ErrServerClosed) {
+		log.Error("mfbot stops", "err", failure)
+		return bot.ExitFailed
+	}
+	log.Info("mfbot stopped")
+	return bot.ExitOK
+}
+
+// httpServer is the listening HTTP server with its real address (":0"
+// picks a free port in tests).
+type httpServer struct {
+	*http.Server
+	listener net.Listener
+	addr     string
+}
+
+func listen(addr string, h http.Handler) (*httpServer, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
+	return &httpServer{Server: srv, listener: l, addr: l.Addr().String()}, nil
+}
+
+func (s *httpServer) serve() error { return s.Serve(s.listener) }
