@@ -66,7 +66,7 @@ func runBot(ctx context.Context, args []string, stderr io.Writer) int {
 		go mirror.Run(ctx)
 		audit = mirror
 	}
-	if err := a.buildCatalogue(commands.Options{Log: log, Groups: api, Audit: audit, Confirmations: st}); err != nil {
+	if err := a.buildCatalogue(commands.Options{Log: log, Groups: api, Audit: audit, Confirmations: st, ConfirmTTL: cfg.Limits.ConfirmTimeout}); err != nil {
 		log.Error("cannot build the command catalogue", "err", err)
 		return bot.ExitFailed
 	}

@@ -270,6 +270,7 @@ func checkLimits(l Limits) []keyedError {
 	for _, c := range []namedDuration{
 		{"command_timeout", l.CommandTimeout},
 		{"restart_timeout", l.RestartTimeout},
+		{"confirm_timeout", l.ConfirmTimeout},
 	} {
 		if c.value <= 0 {
 			add(c.key, "must be more than 0")

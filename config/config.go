@@ -138,6 +138,7 @@ type Limits struct {
 	CommandTimeout time.Duration
 	RestartTimeout time.Duration // wait for running/healthy after a restart
 	StopTimeout    time.Duration // grace period given to a container on stop
+	ConfirmTimeout time.Duration // limits.confirm_timeout: a Confirm button expires after this, default 2m
 }
 
 // Alerts are the thresholds of the watchers.

@@ -283,6 +283,7 @@ func (d *decoder) limits(path string, n *yaml.Node, limits *Limits) {
 		"command_timeout": func(key string, v *yaml.Node) { limits.CommandTimeout, _ = d.duration(key, v) },
 		"restart_timeout": func(key string, v *yaml.Node) { limits.RestartTimeout, _ = d.duration(key, v) },
 		"stop_timeout":    func(key string, v *yaml.Node) { limits.StopTimeout, _ = d.duration(key, v) },
+		"confirm_timeout": func(key string, v *yaml.Node) { limits.ConfirmTimeout, _ = d.duration(key, v) },
 	})
 }
 

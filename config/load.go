@@ -87,6 +87,7 @@ func defaultConfig() *Config {
 			CommandTimeout: 30 * time.Second,
 			RestartTimeout: 3 * time.Minute,
 			StopTimeout:    10 * time.Second,
+			ConfirmTimeout: 2 * time.Minute,
 		},
 		Alerts: Alerts{
 			CrashLoopRestarts: 3,
