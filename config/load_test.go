@@ -59,7 +59,7 @@ func TestLoadWithZeroConfiguration(t *testing.T) {
 		t.Errorf("defaults: http %q store %q slack %q", cfg.HTTPAddr, cfg.Store, cfg.Slack.APIURL)
 	}
 	wantLimits := Limits{DefaultTail: 100, MaxTail: 10000, MaxSince: 7 * 24 * time.Hour,
-		CommandTimeout: 30 * time.Second, RestartTimeout: 3 * time.Minute, StopTimeout: 10 * time.Second}
+		CommandTimeout: 30 * time.Second, RestartTimeout: 3 * time.Minute, StopTimeout: 10 * time.Second, ConfirmTimeout: 2 * time.Minute}
 	if cfg.Limits != wantLimits {
 		t.Errorf("Limits = %+v, want %+v", cfg.Limits, wantLimits)
 	}
@@ -367,7 +367,7 @@ environments:
 		t.Errorf("audit %q redaction %v", cfg.AuditChannel, cfg.Redaction)
 	}
 	wantLimits := Limits{DefaultTail: 50, MaxTail: 500, MaxSince: 48 * time.Hour, CommandTimeout: time.Minute,
-		RestartTimeout: 5 * time.Minute, StopTimeout: 0}
+		RestartTimeout: 5 * time.Minute, StopTimeout: 0, ConfirmTimeout: 2 * time.Minute}
 	if cfg.Limits != wantLimits {
 		t.Errorf("Limits = %+v, want %+v", cfg.Limits, wantLimits)
 	}
