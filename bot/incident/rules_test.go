@@ -1,0 +1,134 @@
+package incident
+
+import (
+	"testing"
+	"time"
+)
+
+var (
+	t0  = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	app = Key{Env: "prod", Source: "docker", Target: "app"}
+)
+
+func at(d time.Duration) time.Time { return t0.Add(d) }
+
+func sig(kind SignalKind, d time.Duration) Signal {
+	return Signal{Key: app, Kind: kind, Time: at(d), ExitCode: 1, HasHealthcheck: true}
+}
+
+func TestACrashOpensOneIncidentThatRecovers(t *testing.T) {
+	r := Rules{}
+	inc, ch := Apply(r, nil, sig(SignalCrashed, 0))
+	if ch != ChangeOpened || inc.State != StateOpen || inc.Count != 1 || inc.ExitCode != 1 {
+		t.Fatalf("opened: %v %+v", ch, inc)
+	}
+	// A start is not recovery for a target with a healthcheck.
+	if _, ch := Apply(r, inc, sig(SignalRunning, 5*time.Second)); ch != ChangeNone {
+		t.Fatalf("start of a healthchecked target: %v", ch)
+	}
+	inc, ch = Apply(r, inc, sig(SignalHealthy, 10*time.Second))
+	if ch != ChangeUp || !inc.UpSince.Equal(at(10*time.Second)) {
+		t.Fatalf("healthy: %v %+v", ch, inc)
+	}
+	if same, ch := Apply(r, inc, sig(SignalHealthy, 20*time.Second)); ch != ChangeNone || !same.UpSince.Equal(inc.UpSince) {
+		t.Fatal("a second healthy must not move UpSince")
+	}
+	if _, ch := Tick(r, inc, at(2*time.Minute)); ch != ChangeNone {
+		t.Fatal("recovered too early")
+	}
+	inc, ch = Tick(r, inc, at(2*time.Minute+10*time.Second))
+	if ch != ChangeRecovered || inc.State != StateRecovered || !inc.ClosedAt.Equal(at(2*time.Minute+10*time.Second)) {
+		t.Fatalf("tick: %v %+v", ch, inc)
+	}
+	if got := inc.Duration(at(time.Hour)); got != 2*time.Minute+10*time.Second {
+		t.Errorf("duration %s", got)
+	}
+}
+
+func TestACrashLoopIsOneIncident(t *testing.T) {
+	r := Rules{CrashLoopRestarts: 3, CrashLoopWindow: 10 * time.Minute}
+	var inc *Incident
+	var changes []Change
+	for i := range 6 {
+		var ch Change
+		inc, ch = Apply(r, inc, sig(SignalCrashed, time.Duration(i)*30*time.Second))
+		changes = append(changes, ch)
+		inc, _ = Apply(r, inc, sig(SignalRunning, time.Duration(i)*30*time.Second+time.Second))
+	}
+	want := []Change{ChangeOpened, ChangeRecurred, ChangeEscalated, ChangeRecurred, ChangeRecurred, ChangeRecurred}
+	for i := range want {
+		if changes[i] != want[i] {
+			t.Fatalf("changes %v, want %v", changes, want)
+		}
+	}
+	if inc.State != StateCrashLooping || inc.Count != 6 || len(inc.Failures) != 6 {
+		t.Fatalf("%+v", inc)
+	}
+}
+
+func TestFailuresOutsideTheWindowAreNotALoop(t *testing.T) {
+	r := Rules{CrashLoopRestarts: 3, CrashLoopWindow: 10 * time.Minute}
+	inc, _ := Apply(r, nil, sig(SignalCrashed, 0))
+	inc, _ = Apply(r, inc, sig(SignalCrashed, 8*time.Minute))
+	inc, _ = Apply(r, inc, sig(SignalCrashed, 16*time.Minute))
+	if inc.State != StateOpen || len(inc.Failures) != 2 {
+		t.Fatalf("%+v", inc)
+	}
+}
+
+func TestAFailureWhileRecoveringCancelsRecovery(t *testing.T) {
+	r := Rules{}
+	inc, _ := Apply(r, nil, sig(SignalUnhealthy, 0))
+	inc, _ = Apply(r, inc, sig(SignalHealthy, time.Minute))
+	inc, ch := Apply(r, inc, sig(SignalUnhealthy, 2*time.Minute))
+	if ch != ChangeRecurred || !inc.UpSince.IsZero() {
+		t.Fatalf("%v %+v", ch, inc)
+	}
+	if _, ch := Tick(r, inc, at(time.Hour)); ch != ChangeNone {
+		t.Fatal("recovered while failing")
+	}
+}
+
+func TestOOMAndPurposefulStop(t *testing.T) {
+	s := sig(SignalOOMKilled, 0)
+	s.ExitCode = 137
+	inc, _ := Apply(Rules{}, nil, s)
+	if !inc.OOM || inc.ExitCode != 137 {
+		t.Fatalf("%+v", inc)
+	}
+	inc, ch := Apply(Rules{}, inc, sig(SignalStopped, time.Minute))
+	if ch != ChangeResolved || inc.State != StateResolved {
+		t.Fatalf("%v %+v", ch, inc)
+	}
+	if got, ch := Apply(Rules{}, nil, sig(SignalStopped, 0)); got != nil || ch != ChangeNone {
+		t.Fatal("a stop opened an incident")
+	}
+}
+
+func TestNoHealthcheckRecoversOnStart(t *testing.T) {
+	s := sig(SignalRunning, time.Second)
+	s.HasHealthcheck = false
+	inc, _ := Apply(Rules{}, nil, sig(SignalCrashed, 0))
+	if _, ch := Apply(Rules{}, inc, s); ch != ChangeUp {
+		t.Fatalf("start without healthcheck: %v", ch)
+	}
+}
+
+func TestApplyDoesNotMutateItsInput(t *testing.T) {
+	inc, _ := Apply(Rules{}, nil, sig(SignalCrashed, 0))
+	before := len(inc.Timeline)
+	Apply(Rules{}, inc, sig(SignalCrashed, time.Second))
+	if inc.Count != 1 || len(inc.Timeline) != before {
+		t.Fatal("Apply changed the incident it was given")
+	}
+}
+
+func TestTimelineIsBounded(t *testing.T) {
+	var inc *Incident
+	for i := range 1000 {
+		inc, _ = Apply(Rules{}, inc, sig(SignalCrashed, time.Duration(i)*time.Hour))
+	}
+	if len(inc.Timeline) != maxTimeline || inc.Timeline[0].Time != t0 {
+		t.Fatalf("timeline %d entries, first %v", len(inc.Timeline), inc.Timeline[0].Time)
+	}
+}
