@@ -54,6 +54,10 @@ type Options struct {
 	// Confirmations keeps pending confirmations for Slack's buttons; nil:
 	// only the console's inline confirmation works.
 	Confirmations ConfirmationStore
+	// Mutes keeps maintenance windows; Incidents lists open incidents.
+	// nil: mute, unmute and incidents say they need the store.
+	Mutes     MuteStore
+	Incidents IncidentLister
 	// ConfirmTTL is how long a confirmation stays valid (default 2 min).
 	ConfirmTTL time.Duration
 	// Now is the clock (tests); default time.Now.
@@ -70,6 +74,8 @@ type Catalogue struct {
 	groups        GroupResolver
 	audit         AuditLog
 	confirmations ConfirmationStore
+	mutes         MuteStore
+	incidents     IncidentLister
 	confirmTTL    time.Duration
 	now           func() time.Time
 }
@@ -81,7 +87,8 @@ func New(cfg *config.Config, envs []*Environment, opts Options) (*Catalogue, err
 		return nil, fmt.Errorf("build redactor: %w", err)
 	}
 	c := &Catalogue{cfg: cfg, envs: map[string]*Environment{}, redactor: redactor, log: opts.Log,
-		groups: opts.Groups, audit: opts.Audit, confirmations: opts.Confirmations, confirmTTL: opts.ConfirmTTL, now: opts.Now}
+		groups: opts.Groups, audit: opts.Audit, confirmations: opts.Confirmations, mutes: opts.Mutes, incidents: opts.Incidents,
+		confirmTTL: opts.ConfirmTTL, now: opts.Now}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -126,6 +133,7 @@ type targetRule int
 
 const (
 	noTarget       targetRule = iota
+	freeArgs                  // the verb reads its own positional arguments
 	serviceTarget             // exactly one service
 	optionalTarget            // zero or one service
 )
@@ -270,7 +278,7 @@ func (c *Catalogue) parse(req Request) (*call, Reply, bool) {
 	cl := &call{env: env, verb: v, args: args, request: req}
 	switch v.target {
 	case noTarget:
-		if v.name != "help" && len(args.Positional) > 0 {
+		if len(args.Positional) > 0 {
 			return nil, usageReply(v, fmt.Sprintf("%s takes no argument, got %q.", v.name, args.Positional[0])), false
 		}
 	case serviceTarget, optionalTarget:
@@ -336,7 +344,9 @@ func (c *Catalogue) canonical(call *call) string {
 	if call.service != nil {
 		parts = append(parts, call.service.Name)
 	} else {
-		parts = append(parts, call.args.Positional...)
+		for _, p := range call.args.Positional {
+			parts = append(parts, quoteIfNeeded(p))
+		}
 	}
 	for _, f := range call.verb.flags {
 		if !call.args.Has(f.Name) {
@@ -371,6 +381,8 @@ func (c *Catalogue) confirmPrompt(call *call) string {
 	what := call.verb.name
 	if call.service != nil {
 		what += " " + call.service.Name
+	} else if len(call.args.Positional) > 0 {
+		what += " " + strings.Join(call.args.Positional, " ")
 	}
 	if call.verb.name == "restart" && call.service != nil && recreatesOnRestart(*call.service) {
 		if call.args.Bools["no-pull"] {

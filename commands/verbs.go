@@ -13,7 +13,7 @@ func (c *Catalogue) catalogue() []*verb {
 	tail := FlagSpec{Name: "tail", Kind: FlagInt, Unit: "lines", Min: 1, Max: lim.MaxTail, Help: fmt.Sprintf("last N lines (default %d, at most %d)", lim.DefaultTail, lim.MaxTail)}
 	since := FlagSpec{Name: "since", Kind: FlagDuration, MaxDuration: lim.MaxSince, Help: "only lines newer than this (30s, 15m, 2h, 1d)"}
 	return []*verb{
-		{name: "help", usage: "help [command]", summary: "list the commands, or explain one", target: noTarget, run: c.help},
+		{name: "help", usage: "help [command]", summary: "list the commands, or explain one", target: freeArgs, run: c.help},
 		{name: "status", usage: "status", summary: "every service at a glance: state, health, uptime, image, restarts", target: noTarget, run: c.status},
 		{name: "ps", usage: "ps", summary: "the stack's containers", target: noTarget, run: c.ps},
 		{
@@ -52,6 +52,16 @@ func (c *Catalogue) catalogue() []*verb {
 		{name: "df", usage: "df", summary: "Docker disk usage: images, containers, volumes, build cache", target: noTarget, run: c.df},
 		{name: "inspect", usage: "inspect <service>", summary: "configuration and state of a container, secrets masked", target: serviceTarget, run: c.inspect},
 		{name: "volumes", usage: "volumes", summary: "the stack's volumes", target: noTarget, run: c.volumes},
+		{
+			name: "mute", usage: "mute <service|all> <duration> [reason]", summary: "silence alerts for a while (a maintenance window); incidents are still recorded",
+			examples: []string{"mute app 1h deploying v1.54", "prod mute all 30m"},
+			target:   freeArgs, mutating: true, run: c.mute,
+		},
+		{
+			name: "unmute", usage: "unmute [service|all]", summary: "end mutes early (all of the environment's when no service is given)",
+			target: freeArgs, mutating: true, run: c.unmute,
+		},
+		{name: "incidents", usage: "incidents", summary: "open incidents and active mutes", target: noTarget, run: c.incidentsVerb},
 		{
 			name: "audit", usage: "audit [--limit N]", summary: "recent commands and clicks: who, what, where, result",
 			flags:  []FlagSpec{{Name: "limit", Kind: FlagInt, Unit: "entries", Min: 1, Max: 200, Help: "how many (default 20, at most 200)"}},

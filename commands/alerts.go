@@ -1,0 +1,192 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"mfbot/config"
+)
+
+// Mute silences the notifications of a target (a service, a flow, or
+// "all") in an environment until a time. Incidents are still recorded.
+type Mute struct {
+	ID        int64
+	Env       string
+	Target    string // a service or flow name, or MuteAll
+	Until     time.Time
+	Reason    string
+	By        string
+	CreatedAt time.Time
+}
+
+// MuteAll is the target of a mute covering the whole environment.
+const MuteAll = "all"
+
+// Covers says whether the mute silences target in env at t.
+func (m Mute) Covers(env, target string, t time.Time) bool {
+	return m.Env == env && (m.Target == MuteAll || m.Target == target) && t.Before(m.Until)
+}
+
+// MuteStore keeps mutes (adapters/store implements it).
+type MuteStore interface {
+	AddMute(ctx context.Context, m Mute) (Mute, error)
+	// EndMutes ends the active mutes of env for target (MuteAll or "":
+	// every mute of env) at now, and says how many it ended.
+	EndMutes(ctx context.Context, env, target string, now time.Time) (int, error)
+	ActiveMutes(ctx context.Context, now time.Time) ([]Mute, error)
+}
+
+// IncidentSummary is what `incidents` and `status` show of an incident.
+type IncidentSummary struct {
+	Env, Source, Target string
+	State               string // open, crash-looping, ...
+	FirstSeen, LastSeen time.Time
+	Count               int
+	ExitCode            int
+	OOM                 bool
+}
+
+// IncidentLister lists the open incidents (the incident store, through bot).
+type IncidentLister interface {
+	OpenIncidentSummaries(ctx context.Context) ([]IncidentSummary, error)
+}
+
+// maxMute bounds a mute: a forgotten week-long silence is how outages go
+// unnoticed.
+const maxMute = 7 * 24 * time.Hour
+
+// mute answers `mute <svc|all> <duration> [reason]`.
+func (c *Catalogue) mute(ctx context.Context, call *call) (Reply, error) {
+	if c.mutes == nil {
+		return Reply{}, fmt.Errorf("mutes need the store (MFBOT_STORE), which is not open")
+	}
+	target, d, reason, err := c.muteArgs(call)
+	if err != nil {
+		return Reply{}, err
+	}
+	now := c.now()
+	m, err := c.mutes.AddMute(ctx, Mute{Env: call.env.Config.Name, Target: target, Until: now.Add(d), Reason: reason, By: call.request.User, CreatedAt: now})
+	if err != nil {
+		return Reply{}, err
+	}
+	fields := []Field{{"Target", target}, {"Until", m.Until.UTC().Format("2006-01-02 15:04 UTC") + " (" + humanDuration(d) + ")"}}
+	if reason != "" {
+		fields = append(fields, Field{"Reason", reason})
+	}
+	about := &Target{Env: call.env.Config.Name}
+	if target != MuteAll {
+		about.Service = target
+	}
+	return Reply{Status: StatusOK, Title: fmt.Sprintf("Alerts for %s in %s muted for %s", target, call.env.Config.Name, humanDuration(d)),
+		Blocks:  []Block{&Fields{Fields: fields}, &Text{Text: "Incidents are still recorded (`incidents`)."}},
+		Actions: []Action{{Label: "Unmute", Command: call.env.Config.Name + " unmute " + target}},
+		Target:  about,
+	}, nil
+}
+
+// muteArgs reads and checks `<svc|all> <duration> [reason words]`.
+func (c *Catalogue) muteArgs(call *call) (target string, d time.Duration, reason string, err error) {
+	pos := call.args.Positional
+	if len(pos) < 2 {
+		return "", 0, "", &UsageError{Msg: "mute needs a target and a duration, e.g. `mute app 1h deploying`."}
+	}
+	target = strings.ToLower(pos[0])
+	if target != MuteAll {
+		if _, ok := call.env.Config.Service(target); !ok {
+			return "", 0, "", &UsageError{Msg: fmt.Sprintf("Unknown service %q. Services: %s, or all.", pos[0], strings.Join(call.env.Config.ServiceNames(), ", "))}
+		}
+	}
+	d, perr := parseMuteDuration(pos[1])
+	if perr != nil {
+		return "", 0, "", &UsageError{Msg: perr.Error()}
+	}
+	return target, d, strings.Join(pos[2:], " "), nil
+}
+
+func parseMuteDuration(s string) (time.Duration, error) {
+	d, err := config.ParseDuration(s)
+	switch {
+	case err != nil:
+		return 0, err
+	case d <= 0:
+		return 0, fmt.Errorf("a mute lasts more than 0")
+	case d > maxMute:
+		return 0, fmt.Errorf("a mute may not exceed 7d")
+	}
+	return d, nil
+}
+
+// unmute answers `unmute [svc|all]`.
+func (c *Catalogue) unmute(ctx context.Context, call *call) (Reply, error) {
+	if c.mutes == nil {
+		return Reply{}, fmt.Errorf("mutes need the store (MFBOT_STORE), which is not open")
+	}
+	target := MuteAll
+	switch len(call.args.Positional) {
+	case 0:
+	case 1:
+		target = strings.ToLower(call.args.Positional[0])
+		if _, ok := call.env.Config.Service(target); !ok && target != MuteAll {
+			return Reply{}, &UsageError{Msg: fmt.Sprintf("Unknown service %q. Services: %s, or all.", call.args.Positional[0], strings.Join(call.env.Config.ServiceNames(), ", "))}
+		}
+	default:
+		return Reply{}, &UsageError{Msg: "unmute takes at most one service"}
+	}
+	n, err := c.mutes.EndMutes(ctx, call.env.Config.Name, target, c.now())
+	if err != nil {
+		return Reply{}, err
+	}
+	if n == 0 {
+		return Reply{Status: StatusOK, Title: fmt.Sprintf("No active mute for %s in %s", target, call.env.Config.Name)}, nil
+	}
+	return Reply{Status: StatusOK, Title: fmt.Sprintf("Alerts for %s in %s unmuted (%d mute(s) ended)", target, call.env.Config.Name, n)}, nil
+}
+
+// incidentsVerb answers `incidents`: open incidents of every environment
+// and the active mutes.
+func (c *Catalogue) incidentsVerb(ctx context.Context, _ *call) (Reply, error) {
+	if c.incidents == nil || c.mutes == nil {
+		return Reply{}, fmt.Errorf("incidents need the store (MFBOT_STORE) and the watchers of `mfbot run`")
+	}
+	open, err := c.incidents.OpenIncidentSummaries(ctx)
+	if err != nil {
+		return Reply{}, err
+	}
+	mutes, err := c.mutes.ActiveMutes(ctx, c.now())
+	if err != nil {
+		return Reply{}, err
+	}
+	now := c.now()
+	var blocks []Block
+	if len(open) == 0 {
+		blocks = append(blocks, &Text{Text: "No open incident."})
+	} else {
+		t := &Table{Header: []string{"env", "target", "state", "since", "count", "exit", "muted"}}
+		for _, inc := range open {
+			muted := ""
+			if slices.ContainsFunc(mutes, func(m Mute) bool { return m.Covers(inc.Env, inc.Target, now) }) {
+				muted = "yes"
+			}
+			exit := ""
+			if inc.ExitCode != 0 {
+				exit = fmt.Sprint(inc.ExitCode)
+			}
+			if inc.OOM {
+				exit += " OOM"
+			}
+			t.Rows = append(t.Rows, []string{inc.Env, inc.Source + "/" + inc.Target, inc.State, humanDuration(now.Sub(inc.FirstSeen)) + " ago", fmt.Sprint(inc.Count), strings.TrimSpace(exit), muted})
+		}
+		blocks = append(blocks, t)
+	}
+	if len(mutes) > 0 {
+		t := &Table{Header: []string{"muted", "until (UTC)", "by", "reason"}}
+		for _, m := range mutes {
+			t.Rows = append(t.Rows, []string{m.Env + "/" + m.Target, m.Until.UTC().Format("01-02 15:04"), m.By, m.Reason})
+		}
+		blocks = append(blocks, t)
+	}
+	return Reply{Status: StatusOK, Title: fmt.Sprintf("%d open incident(s), %d active mute(s)", len(open), len(mutes)), Blocks: blocks}, nil
+}
