@@ -370,6 +370,21 @@ func TestSlackHTTPURLVerification(t *testing.T) {
 	if r.Latency > httpAckBudget {
 		t.Errorf("url_verification answered after %s", r.Latency)
 	}
+
+	// Slack's certificate check of the slash command URL: 200, no command.
+	sslCheck := "ssl_check=1&token=" + b.fake.VerificationToken()
+	h = slackfake.Sign(httpSigningSecret, time.Now(), sslCheck)
+	h.Set("Content-Type", "application/x-www-form-urlencoded")
+	b.httpAcked("the ssl_check", b.httpPost("/slack/commands", sslCheck, h))
+	// A command after it is answered, and is the only thing that ran.
+	b.httpSlash(viewer, "audit")
+	m := b.httpWaitMessage("the audit reply", nil, "Audit log")
+	if !strings.Contains(m.Text+string(m.Blocks), "last 0 entries") {
+		t.Errorf("the ssl_check or url_verification ran a command:\n%s", prettyBlocks(m.Blocks))
+	}
+	if calls := b.fake.Calls("chat.postEphemeral"); len(calls) > 0 {
+		t.Errorf("the bot answered the ssl_check: %v", calls)
+	}
 }
 
 func TestSlackHTTPConfirmedRestartDoubleClickAndCancel(t *testing.T) {
@@ -379,7 +394,7 @@ func TestSlackHTTPConfirmedRestartDoubleClickAndCancel(t *testing.T) {
 
 	// Confirm: the database really restarts, once, even when clicked twice.
 	b.httpSlash(operator, "restart db")
-	pending := b.httpWaitMessage("the confirmation message", seen, "mf_confirm", "mf_cancel", "restart")
+	pending := b.httpWaitMessage("the confirmation message", seen, "mf_confirm", "mf_cancel")
 	seen[pending.TS] = true
 	before := httpStartedAt(t, "remote_db_1")
 	// Both clicks leave the browser before the message changes, as in a
@@ -429,7 +444,7 @@ func TestSlackHTTPConfirmedRestartDoubleClickAndCancel(t *testing.T) {
 	b.httpSlash(viewer, "audit")
 	audit := b.httpWaitMessage("the audit reply", seen, "Audit log")
 	all := audit.Text + string(audit.Blocks)
-	for _, want := range []string{"confirm (restart db)", "duplicate", "cancel (restart db)", "cancelled"} {
+	for _, want := range []string{"confirm (local restart db)", "duplicate", "cancel (local restart db)", "cancelled"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("the audit log lacks %q:\n%s", want, prettyBlocks(audit.Blocks))
 		}

@@ -146,7 +146,8 @@ func resNoSecret(t *testing.T, fake *slackfake.Server) {
 	for _, f := range fake.Files() {
 		for _, s := range resSecrets {
 			if strings.Contains(string(f.Content), s) {
-				t.Errorf("secret %q reached Slack in file %s", s, f.Name)
+				i := strings.Index(string(f.Content), s)
+				t.Errorf("secret %q reached Slack in file %s: …%s…", s, f.Name, string(f.Content)[max(0, i-600):min(len(f.Content), i+200)])
 			}
 		}
 	}

@@ -67,6 +67,11 @@ func (s *Slack) httpCommand(w http.ResponseWriter, _ *http.Request, body []byte)
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
+	if form.Get("ssl_check") != "" {
+		// Slack checking the certificate of the command's URL: no command.
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	cmd := SlashCommand{Text: form.Get("text"), UserID: form.Get("user_id"), ChannelID: form.Get("channel_id"),
 		ResponseURL: form.Get("response_url"), Via: commands.ViaHTTP}
 	if err := s.HandleSlashCommand(cmd); err != nil {

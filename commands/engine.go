@@ -32,6 +32,11 @@ type Engine interface {
 	Top(ctx context.Context, id string) (Processes, error)
 	// Events returns the events since a time (until now), oldest first.
 	Events(ctx context.Context, since time.Time, containerIDs []string) ([]Event, error)
+	// Watch streams container events live from since (zero: from now),
+	// oldest first, to sink until ctx ends (nil) or the stream breaks (an
+	// error: the engine restarted, the connection dropped). A sink error
+	// stops the stream and is returned.
+	Watch(ctx context.Context, since time.Time, sink func(Event) error) error
 	// DiskUsage is `docker system df`.
 	DiskUsage(ctx context.Context) (DiskUsage, error)
 	// Volumes lists volumes, with sizes when the engine knows them.

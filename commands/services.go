@@ -15,10 +15,12 @@ const (
 	composeServiceLabel = "com.docker.compose.service"
 )
 
-// resolveContainer finds the container of a service, in the order of the
+// ResolveContainer finds the container of a service, in the order of the
 // product spec: configured name, compose labels, then the names MonitorFish
-// has used over the years. nil means the service has no container.
-func resolveContainer(svc config.Service, project string, containers []Container) *Container {
+// has used over the years. nil means the service has no container. The
+// watchers use it too, so that alerts and commands agree on which
+// container a service is.
+func ResolveContainer(svc config.Service, project string, containers []Container) *Container {
 	byName := func(name string) *Container {
 		for i := range containers {
 			if containers[i].Name == name {
@@ -78,7 +80,7 @@ func (call *call) stack(ctx context.Context) ([]stackService, []Container, error
 	}
 	out := make([]stackService, 0, len(call.env.Config.Services))
 	for _, svc := range call.env.Config.Services {
-		out = append(out, stackService{Service: svc, Container: resolveContainer(svc, call.env.Config.ComposeProject, containers)})
+		out = append(out, stackService{Service: svc, Container: ResolveContainer(svc, call.env.Config.ComposeProject, containers)})
 	}
 	return out, containers, nil
 }
@@ -101,7 +103,7 @@ func (call *call) container(ctx context.Context) (*Container, error) {
 		if err != nil {
 			return nil, err
 		}
-		c = resolveContainer(*call.service, call.env.Config.ComposeProject, containers)
+		c = ResolveContainer(*call.service, call.env.Config.ComposeProject, containers)
 	}
 	if c == nil {
 		return nil, fmt.Errorf("service %s has no container in %s (looked for %s)", call.service.Name, call.env.Config.Name, describeLookup(*call.service, call.env.Config.ComposeProject))

@@ -41,7 +41,7 @@ func TestResolveContainerOrder(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := resolveContainer(tt.svc, "remote", tt.containers)
+			got := ResolveContainer(tt.svc, "remote", tt.containers)
 			switch {
 			case got == nil && tt.want != "":
 				t.Fatalf("no container, want %s", tt.want)

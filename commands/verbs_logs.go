@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -35,17 +36,7 @@ func (c *Catalogue) logs(ctx context.Context, call *call) (Reply, error) {
 			q.Tail = 0
 		}
 	}
-	lines := newLineRing(tail)
-	redact := c.redactor.Lines()
-	err = call.env.Docker.Logs(ctx, ctr.ID, q, func(l LogLine) error {
-		// Match the redacted text: --grep must not become a way to probe
-		// a secret one character at a time.
-		text, keep := redact.Line(l.Text)
-		if keep && (grep == nil || grep.MatchString(text)) {
-			lines.add(text)
-		}
-		return nil
-	})
+	lines, err := c.collectLogs(ctx, call.env, ctr.ID, q, grep, tail)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -60,6 +51,46 @@ func (c *Catalogue) logs(ctx context.Context, call *call) (Reply, error) {
 	}
 	rep.Blocks = []Block{&Code{Text: lines.join()}}
 	return rep, nil
+}
+
+// collectLogs streams a container's logs through the line redactor and an
+// optional filter into a ring of the last keep lines.
+func (c *Catalogue) collectLogs(ctx context.Context, env *Environment, id string, q LogQuery, grep *regexp.Regexp, keep int) (*lineRing, error) {
+	lines := newLineRing(keep)
+	redact := c.redactor.Lines()
+	err := env.Docker.Logs(ctx, id, q, func(l LogLine) error {
+		// Match the redacted text: --grep must not become a way to probe
+		// a secret one character at a time.
+		text, ok := redact.Line(l.Text)
+		if ok && (grep == nil || grep.MatchString(text)) {
+			lines.add(text)
+		}
+		return nil
+	})
+	return lines, err
+}
+
+// LogsBefore returns the last n log lines of a service's container up to
+// until, redacted: the context an alert's thread shows.
+func (c *Catalogue) LogsBefore(ctx context.Context, envName, service string, until time.Time, n int) (string, error) {
+	env, ok := c.envs[envName]
+	if !ok {
+		return "", fmt.Errorf("unknown environment %q", envName)
+	}
+	svc, ok := env.Config.Service(service)
+	if !ok {
+		return "", fmt.Errorf("unknown service %q in %s", service, envName)
+	}
+	call := &call{env: env, service: &svc}
+	ctr, err := call.container(ctx)
+	if err != nil {
+		return "", err
+	}
+	lines, err := c.collectLogs(ctx, env, ctr.ID, LogQuery{Tail: n, Until: until}, nil, n)
+	if err != nil {
+		return "", err
+	}
+	return lines.join(), nil
 }
 
 // lineRing keeps the last max lines: memory stays bounded by --tail even

@@ -85,6 +85,13 @@ type Incident struct {
 	// Failures keeps the recent failure times, for crash-loop detection.
 	Failures []time.Time
 	Timeline []Entry
+	// Noted counts the timeline entries ever noted: Timeline keeps only the
+	// last maxTimeline, and a reader (the notifier) that delivered n of
+	// them finds the newer ones as the last Noted-n.
+	Noted int
+	// Version is the incident's version in the store: 0 before its first
+	// save, then bumped by every save (see Store.SaveIncident).
+	Version int64
 }
 
 // Entry is one line of an incident's timeline.
@@ -99,6 +106,7 @@ const maxTimeline = 200
 
 func (inc *Incident) note(t time.Time, format string, args ...any) {
 	inc.Timeline = append(inc.Timeline, Entry{Time: t, Text: fmt.Sprintf(format, args...)})
+	inc.Noted++
 	if n := len(inc.Timeline); n > maxTimeline {
 		inc.Timeline = append(inc.Timeline[:1], inc.Timeline[n-maxTimeline+1:]...)
 	}
