@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"mfbot/adapters/store"
 	"mfbot/testenv"
 	"mfbot/testenv/slackfake"
 )
@@ -184,6 +186,33 @@ func httpContainsAll(s string, want ...string) bool {
 func httpMentions(raw json.RawMessage, prefix, user string) bool {
 	s := string(raw)
 	return strings.Contains(s, prefix+" \\u003c@"+user) || strings.Contains(s, prefix+" <@"+user)
+}
+
+// httpWaitThreadTarget waits until the bot's store says the message ts is
+// about service (the store is the bot's MFBOT_STORE, opened alongside it).
+func (b *httpSlackBot) httpWaitThreadTarget(ts, service string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := store.Open(ctx, os.Getenv("MFBOT_STORE"))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer st.Close()
+	for {
+		target, ok, err := st.ThreadTarget(ctx, channel, ts)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		if ok && target.Service == service {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			b.t.Fatalf("the bot never stored that %s is about %s (last: %+v, %v)", ts, service, target, ok)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // httpStartedAt is when a container of the stack last started.
@@ -483,6 +512,10 @@ func TestSlackHTTPMentionInThreadOnce(t *testing.T) {
 	// A bot reply about pipeline-server, then `@mfbot logs` in its thread.
 	b.httpSlash(viewer, "inspect pipeline-server")
 	root := b.httpWaitMessage("the inspect reply", nil, "Inspect pipeline-server")
+	// The bot stores what its reply is about right after chat.postMessage
+	// answers with the ts; a person cannot mention it faster than that, a
+	// test can.
+	b.httpWaitThreadTarget(root.TS, "pipeline-server")
 	body, h := b.fake.SignedEvent(httpSigningSecret, b.fake.AppMention(channel, root.TS, viewer, "logs"), time.Now())
 	b.httpAcked("the app_mention", b.httpPost("/slack/events", body, h))
 	// Slack retries an event it thinks was not acknowledged: same body (same
@@ -505,8 +538,8 @@ func TestSlackHTTPMentionInThreadOnce(t *testing.T) {
 		return false
 	})
 	// The retry would have been queued with the original: give it the time
-	// a logs command takes, then count.
-	time.Sleep(1500 * time.Millisecond)
+	// a logs command takes, then count (posts to a channel are paced ~1 s apart).
+	time.Sleep(2 * time.Second)
 	var answers int
 	for _, m := range b.fake.Messages(channel) {
 		if isLogsReply(m) {

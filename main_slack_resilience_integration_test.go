@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"mfbot/adapters/store"
+	"mfbot/commands"
 	"mfbot/testenv"
 	"mfbot/testenv/slackfake"
 )
@@ -38,9 +40,10 @@ var resSecrets = []string{
 // resRun is a running `mfbot run`; unlike runningBot's channel, its exit
 // status can be read by the test and still be waited for at cleanup.
 type resRun struct {
-	logs *syncBuffer
-	done chan struct{}
-	code int
+	logs  *syncBuffer
+	store string // MFBOT_STORE
+	done  chan struct{}
+	code  int
 }
 
 // exited waits up to d for `mfbot run` to return and gives its status.
@@ -53,9 +56,10 @@ func (r *resRun) exited(d time.Duration) (int, bool) {
 	}
 }
 
-// resBot starts `mfbot run` as runningBot does (same variables), with
-// limitsYAML appended under `limits:` (e.g. "  confirm_timeout: 2s\n").
-func resBot(t *testing.T, stack testenv.Stack, fake *slackfake.Server, limitsYAML string) *resRun {
+// resBot starts `mfbot run` as runningBot does (same variables, then
+// extraEnv), with limitsYAML appended under `limits:` (e.g.
+// "  confirm_timeout: 2s\n").
+func resBot(t *testing.T, stack testenv.Stack, fake *slackfake.Server, limitsYAML string, extraEnv ...string) *resRun {
 	t.Helper()
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "mfbot.yaml")
@@ -75,8 +79,11 @@ func resBot(t *testing.T, stack testenv.Stack, fake *slackfake.Server, limitsYAM
 	} {
 		t.Setenv(k, v)
 	}
+	for i := 0; i+1 < len(extraEnv); i += 2 {
+		t.Setenv(extraEnv[i], extraEnv[i+1])
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &resRun{logs: &syncBuffer{}, done: make(chan struct{})}
+	r := &resRun{logs: &syncBuffer{}, store: filepath.Join(dir, "mfbot.db"), done: make(chan struct{})}
 	go func() {
 		r.code = runBotUntil(ctx, r.logs)
 		close(r.done)
@@ -91,6 +98,36 @@ func resBot(t *testing.T, stack testenv.Stack, fake *slackfake.Server, limitsYAM
 		}
 	})
 	return r
+}
+
+// threadTarget waits until the bot has recorded what its message ts is
+// about: a person needs seconds to read a reply and answer in its thread,
+// a test only milliseconds, so it waits for the bot to finish delivering.
+// The fake sees nothing of it: this reads the bot's store (SQLite in WAL
+// mode, made for concurrent readers).
+func (r *resRun) threadTarget(t *testing.T, ts string) commands.Target {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := store.Open(ctx, r.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for {
+		target, ok, err := st.ThreadTarget(ctx, channel, ts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			return target
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the bot never recorded the target of its message %s", ts)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 func resFake(t *testing.T) *slackfake.Server {
@@ -147,7 +184,7 @@ func resNoSecret(t *testing.T, fake *slackfake.Server) {
 		for _, s := range resSecrets {
 			if strings.Contains(string(f.Content), s) {
 				i := strings.Index(string(f.Content), s)
-				t.Errorf("secret %q reached Slack in file %s: …%s…", s, f.Name, string(f.Content)[max(0, i-600):min(len(f.Content), i+200)])
+				t.Errorf("secret %q reached Slack in file %s: …%s…", s, f.Name, string(f.Content)[max(0, i-300):min(len(f.Content), i+100)])
 			}
 		}
 	}
@@ -276,7 +313,10 @@ func TestSlackResSocketReconnects(t *testing.T) {
 }
 
 // 3. Logs longer than a message: a summary message and the full log as a
-// file in its thread, through the files upload V2 flow, redacted.
+// file in its thread, through the files upload V2 flow, redacted. Sharing
+// the file is rate-limited once: it is shared after the Retry-After, and
+// meanwhile a mention in the reply's thread already knows the reply is
+// about app.
 func TestSlackResLongLogsGoToAFileInTheThread(t *testing.T) {
 	stack := testenv.Require(t)
 	fake := resFake(t)
@@ -291,8 +331,43 @@ func TestSlackResLongLogsGoToAFileInTheThread(t *testing.T) {
 		t.Fatalf("burst: HTTP %d", resp.StatusCode)
 	}
 
+	fake.RateLimit("files.completeUploadExternal", 1, 2*time.Second)
 	slash(t, fake, viewer, "logs app --tail 2000")
 	reply := resWaitMessage(t, fake, "the logs reply", "Logs of app")
+	waitFor(t, fake, "the file's sharing rate-limited", func(s *slackfake.Server) bool {
+		return len(s.Calls("files.completeUploadExternal")) > 0
+	})
+
+	// While the file waits for its Retry-After: @mfbot logs in the thread.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := fake.Mention(ctx, channel, reply.TS, viewer, "logs --tail 3"); err != nil {
+		t.Fatal(err)
+	}
+	var followUp slackfake.Message
+	var refusal *slackfake.Ephemeral
+	waitFor(t, fake, "the answer to the mention in the reply's thread", func(s *slackfake.Server) bool {
+		for _, m := range s.Thread(channel, reply.TS) {
+			if m.BotID != "" && m.IsReply() && m.Via == "chat.postMessage" {
+				followUp = m
+				return true
+			}
+		}
+		for _, e := range s.Ephemerals(channel) {
+			if e.User == viewer && e.ThreadTS == reply.TS {
+				refusal = &e
+				return true
+			}
+		}
+		return false
+	})
+	if refusal != nil {
+		t.Fatalf("@mfbot logs in the thread of app's logs was answered only to its author: %s\n%s", refusal.Text, prettyBlocks(refusal.Blocks))
+	}
+	if all := followUp.Text + string(followUp.Blocks); !strings.Contains(all, "Logs of app") {
+		t.Errorf("@mfbot logs in the thread of app's logs answered:\n%s", prettyBlocks(followUp.Blocks))
+	}
+
 	var file slackfake.File
 	waitFor(t, fake, "the log file shared", func(s *slackfake.Server) bool {
 		for _, f := range s.Files() {
@@ -303,6 +378,14 @@ func TestSlackResLongLogsGoToAFileInTheThread(t *testing.T) {
 		}
 		return false
 	})
+	if n := len(fake.Files()); n != 1 {
+		t.Errorf("%d files, want 1 (the log file, uploaded once)", n)
+	}
+	if shares := fake.Calls("files.completeUploadExternal"); len(shares) != 2 || shares[0].HTTPStatus != http.StatusTooManyRequests || !shares[1].OK() {
+		t.Errorf("files.completeUploadExternal calls: %+v, want a 429 then a success", shares)
+	} else if wait := shares[1].Time.Sub(shares[0].Time); wait < 2*time.Second {
+		t.Errorf("the file was shared again %s after the 429, before its Retry-After of 2s", wait)
+	}
 
 	if reply.Via != "chat.postMessage" || reply.IsReply() {
 		t.Errorf("the reply is via %s (reply in a thread: %v), want a top-level chat.postMessage", reply.Via, reply.IsReply())
@@ -322,11 +405,14 @@ func TestSlackResLongLogsGoToAFileInTheThread(t *testing.T) {
 	}
 	t.Logf("file %s: %d bytes, %d lines; message %d bytes of blocks", file.Name, len(file.Content), lines, len(reply.Blocks))
 
-	// The V2 flow, in order, each step accepted; never the retired files.upload.
+	// The V2 flow, in order (beside the 429); never the retired files.upload.
 	var flow []string
 	for _, c := range fake.Calls("") {
 		switch c.Method {
 		case "files.getUploadURLExternal", slackfake.UploadMethod, "files.completeUploadExternal", "files.upload":
+			if c.HTTPStatus == http.StatusTooManyRequests {
+				continue
+			}
 			if !c.OK() {
 				t.Errorf("%s failed: HTTP %d %s", c.Method, c.HTTPStatus, c.Error)
 			}
@@ -346,10 +432,13 @@ func TestSlackResLongLogsGoToAFileInTheThread(t *testing.T) {
 func TestSlackResMentionInThreadTakesTheTarget(t *testing.T) {
 	stack := testenv.Require(t)
 	fake := resFake(t)
-	resBot(t, stack, fake, "")
+	run := resBot(t, stack, fake, "")
 
 	slash(t, fake, viewer, "logs pipeline-server")
 	reply := resWaitMessage(t, fake, "the pipeline-server logs reply", "Logs of pipeline-server")
+	if target := run.threadTarget(t, reply.TS); target.Service != "pipeline-server" {
+		t.Fatalf("the reply is recorded as about %+v, want pipeline-server", target)
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -472,7 +561,7 @@ func TestSlackResSlowCommandShowsItIsWorking(t *testing.T) {
 	resBot(t, stack, fake, "")
 
 	ack := slash(t, fake, viewer, "stats")
-	reply := resWaitMessage(t, fake, "the stats reply", "remote_app_1")
+	reply := resWaitMessage(t, fake, "the stats reply", "Resource usage")
 	var working *slackfake.ResponsePost
 	for _, p := range fake.ResponsePosts(ack.ResponseURL) {
 		if strings.Contains(p.Text+string(p.Blocks), "Working on") {
@@ -501,7 +590,7 @@ func TestSlackResSlowCommandShowsItIsWorking(t *testing.T) {
 	var answer slackfake.Message
 	waitFor(t, fake, "the mention's stats answer", func(s *slackfake.Server) bool {
 		for _, m := range s.Thread(channel, mentionTS) {
-			if m.BotID != "" && strings.Contains(m.Text+string(m.Blocks), "remote_app_1") {
+			if m.BotID != "" && strings.Contains(m.Text+string(m.Blocks), "Resource usage") {
 				answer = m
 				return true
 			}
@@ -559,6 +648,53 @@ func TestSlackResRevokedTokenStopsTheBot(t *testing.T) {
 	waitFor(t, fake, "the Socket Mode connection closed", func(s *slackfake.Server) bool { return s.Connections() == 0 })
 	if n := len(fake.Calls("apps.connections.open")); n != 1 {
 		t.Errorf("apps.connections.open called %d times, want 1 (no reconnection after the exit)", n)
+	}
+}
+
+// 7b. Slack refuses the app token: at start (token_expired, which slack-go
+// would retry for ever, or an unknown token), or when the bot reconnects
+// after a refresh (token_revoked). `mfbot run` exits 1 and says which token.
+func TestSlackResRefusedAppTokenStopsTheBot(t *testing.T) {
+	stack := testenv.Require(t)
+	for _, c := range []struct {
+		name, code string
+		env        []string
+		before     func(*slackfake.Server) // before the bot starts
+		after      func(*slackfake.Server) // once it is connected
+	}{
+		{name: "expired at start", code: "token_expired",
+			before: func(f *slackfake.Server) { f.FailNext("apps.connections.open", "token_expired") }},
+		{name: "unknown at start", code: "invalid_auth", env: []string{"SLACK_APP_TOKEN", "xapp-1-A0FAKEAPP-0000-not-this-one"}},
+		{name: "revoked at reconnection", code: "token_revoked", after: func(f *slackfake.Server) {
+			f.FailNext("apps.connections.open", "token_revoked")
+			f.Disconnect("refresh_requested")
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fake := resFake(t)
+			if c.before != nil {
+				c.before(fake)
+			}
+			run := resBot(t, stack, fake, "", c.env...)
+			if c.after != nil {
+				waitFor(t, fake, "the bot connected", func(s *slackfake.Server) bool { return s.Connections() == 1 })
+				c.after(fake)
+			}
+			code, ok := run.exited(10 * time.Second)
+			if !ok {
+				t.Fatalf("mfbot run still runs 10 s after apps.connections.open answered %s", c.code)
+			}
+			if code != 1 {
+				t.Errorf("mfbot run exited %d, want 1", code)
+			}
+			opens := fake.Calls("apps.connections.open")
+			if last := opens[len(opens)-1]; last.Error != c.code {
+				t.Errorf("last apps.connections.open answered %q, want %s", last.Error, c.code)
+			}
+			if logs := run.logs.String(); !strings.Contains(logs, "refused the app token (SLACK_APP_TOKEN)") || !strings.Contains(logs, c.code) {
+				t.Errorf("the log does not say Slack refused the app token (%s):\n%s", c.code, logs)
+			}
+		})
 	}
 }
 

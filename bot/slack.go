@@ -19,6 +19,7 @@ import (
 // (adapters/slack.Client: paced, retried on 429).
 type SlackAPI interface {
 	Post(ctx context.Context, channel, threadTS string, m slackapi.Message) (string, error)
+	UploadFiles(ctx context.Context, channel, threadTS string, files []slackapi.Upload) error
 	Update(ctx context.Context, channel, ts string, m slackapi.Message) error
 	PostEphemeral(ctx context.Context, channel, user, threadTS string, m slackapi.Message) error
 	Respond(ctx context.Context, responseURL string, m slackapi.Message, replaceOriginal bool) error
@@ -182,8 +183,8 @@ func (s *Slack) HandleSlashCommand(cmd SlashCommand) error {
 	s.Touch()
 	return s.submit(func(ctx context.Context) {
 		req := commands.Request{Line: cmd.Text, User: cmd.UserID, Channel: cmd.ChannelID, Via: cmd.Via}
-		stop := s.whileSlow(func() {
-			s.check(s.api.Respond(ctx, cmd.ResponseURL, slackapi.Message{Ephemeral: true, Text: "⏳ Working on `" + escapeCode(cmd.Text) + "`…"}, false), "say working")
+		stop := s.whileSlow(ctx, "say working", func(ctx context.Context) error {
+			return s.api.Respond(ctx, cmd.ResponseURL, slackapi.Message{Ephemeral: true, Text: "⏳ Working on `" + escapeCode(cmd.Text) + "`…"}, false)
 		})
 		rep := s.catalogue.Run(ctx, req)
 		stop()
@@ -211,7 +212,9 @@ func (s *Slack) HandleMention(m Mention) error {
 				req.Default = &t
 			}
 		}
-		stop := s.whileSlow(func() { s.check(s.api.React(ctx, m.ChannelID, m.TS, "hourglass_flowing_sand"), "react") })
+		stop := s.whileSlow(ctx, "react", func(ctx context.Context) error {
+			return s.api.React(ctx, m.ChannelID, m.TS, "hourglass_flowing_sand")
+		})
 		rep := s.catalogue.Run(ctx, req)
 		if stop() {
 			s.check(s.api.Unreact(ctx, m.ChannelID, m.TS, "hourglass_flowing_sand"), "unreact")
@@ -232,8 +235,8 @@ func (s *Slack) HandleClick(c Click) error {
 			if thread == "" {
 				thread = c.MessageTS
 			}
-			stop := s.whileSlow(func() {
-				s.check(s.api.PostEphemeral(ctx, c.ChannelID, c.UserID, thread, slackapi.Message{Text: "⏳ Working on `" + escapeCode(c.Value) + "`…"}), "say working")
+			stop := s.whileSlow(ctx, "say working", func(ctx context.Context) error {
+				return s.api.PostEphemeral(ctx, c.ChannelID, c.UserID, thread, slackapi.Message{Text: "⏳ Working on `" + escapeCode(c.Value) + "`…"})
 			})
 			rep := s.catalogue.Run(ctx, commands.Request{Line: c.Value, User: c.UserID, Channel: c.ChannelID, Via: commands.ViaButton})
 			stop()
@@ -293,16 +296,30 @@ func (s *Slack) deliver(ctx context.Context, rep commands.Reply, at place) {
 		s.check(s.api.PostEphemeral(ctx, at.channel, at.user, at.thread, msg), "answer ephemerally")
 		return
 	}
+	// The files go up after the message is remembered: uploads take
+	// seconds (paced, retried), and a mention in the reply's thread
+	// meanwhile must already find the reply's target.
+	files := msg.Files
+	msg.Files = nil
 	ts, err := s.api.Post(ctx, at.channel, at.thread, msg)
 	if err != nil && ts == "" && at.responseURL != "" && notInChannel(err) {
 		// Slash commands work in channels the bot has not joined; its
 		// response_url still can answer there (without files).
+		msg.Files = files
 		s.check(s.api.Respond(ctx, at.responseURL, msg, false), "answer through response_url")
 		return
 	}
 	s.check(err, "post a reply")
-	if ts != "" {
-		s.remember(ctx, at.channel, ts, rep)
+	if ts == "" {
+		return
+	}
+	s.remember(ctx, at.channel, ts, rep)
+	if len(files) > 0 {
+		thread := at.thread
+		if thread == "" {
+			thread = ts
+		}
+		s.check(s.api.UploadFiles(ctx, at.channel, thread, files), "upload the reply's files")
 	}
 }
 
@@ -332,18 +349,27 @@ func (s *Slack) check(err error, doing string) {
 }
 
 // whileSlow runs show once if the returned stop is not called within
-// workingAfter; stop reports whether show ran.
-func (s *Slack) whileSlow(show func()) (stop func() bool) {
-	var shown atomic.Bool
+// workingAfter; stop reports whether show ran. stop cancels a show still
+// in flight (a post being retried) and waits for it to return, so that
+// the answer never comes before the sign that it is working, nor a ⏳
+// reaction lands after its removal.
+func (s *Slack) whileSlow(ctx context.Context, doing string, show func(context.Context) error) (stop func() bool) {
+	showCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
 	timer := time.AfterFunc(s.workingAfter, func() {
-		shown.Store(true)
-		show()
+		defer close(done)
+		if err := show(showCtx); showCtx.Err() == nil {
+			s.check(err, doing)
+		}
 	})
 	return func() bool {
+		defer cancel()
 		if timer.Stop() {
 			return false
 		}
-		return shown.Load()
+		cancel()
+		<-done
+		return true
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 
+	slackapi "mfbot/adapters/slack"
 	"mfbot/commands"
 )
 
@@ -23,7 +24,23 @@ func (s *Slack) RunSocketMode(ctx context.Context, api *slack.Client) error {
 	if ctx.Err() != nil {
 		return nil
 	}
+	if slackapi.IsFatalAuthError(err) || isSocketAuthError(err) {
+		return fmt.Errorf("Socket Mode: Slack refused the app token (SLACK_APP_TOKEN): %w", err)
+	}
 	return fmt.Errorf("socket mode stopped: %w", err)
+}
+
+// isSocketAuthError: slack-go gives up connecting on these (as plain
+// errors, not always as Slack error responses).
+func isSocketAuthError(err error) bool {
+	if err == nil {
+		return false
+	}
+	switch err.Error() {
+	case "invalid_auth", "account_inactive", "not_authed", "token_revoked":
+		return true
+	}
+	return false
 }
 
 func (s *Slack) socketEvents(ctx context.Context, client *socketmode.Client) {
@@ -47,6 +64,13 @@ func (s *Slack) socketEvents(ctx context.Context, client *socketmode.Client) {
 			s.log.Info("Slack asked to reconnect (Socket Mode)")
 		case socketmode.EventTypeConnectionError, socketmode.EventTypeIncomingError, socketmode.EventTypeErrorWriteFailed:
 			s.socketUp.Store(evt.Type != socketmode.EventTypeConnectionError && s.socketUp.Load())
+			if ce, ok := evt.Data.(*slack.ConnectionErrorEvent); ok && slackapi.IsFatalAuthError(ce.ErrorObj) {
+				// slack-go retries these for ever (not_allowed_token_type: a
+				// bot token given as the app token, token_expired...).
+				s.log.Error("Slack refused the app token (SLACK_APP_TOKEN): stopping", "err", ce.ErrorObj)
+				s.Fatal(fmt.Errorf("Socket Mode: Slack refused the app token (SLACK_APP_TOKEN): %w", ce.ErrorObj))
+				continue
+			}
 			s.log.Warn("Socket Mode trouble", "type", evt.Type, "data", fmt.Sprint(evt.Data))
 		case socketmode.EventTypeInvalidAuth:
 			s.Fatal(fmt.Errorf("Socket Mode: Slack refused the app token (invalid_auth)"))

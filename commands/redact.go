@@ -204,6 +204,7 @@ func (r *Redactor) redactLine(line string, hints redactHint) string {
 type LineRedactor struct {
 	redactor     *Redactor
 	inPrivateKey bool
+	started      bool // a line other than a key's body was seen
 }
 
 // Lines starts redacting a new stream of lines.
@@ -212,6 +213,17 @@ func (r *Redactor) Lines() *LineRedactor { return &LineRedactor{redactor: r} }
 // Line redacts one line. keep is false for the lines inside a private key:
 // the caller drops them, the key's first line already says [REDACTED PRIVATE KEY].
 func (l *LineRedactor) Line(line string) (redacted string, keep bool) {
+	if !l.started {
+		// A window (--tail, --since) may open inside a private key: its
+		// leading base64 lines are dropped, and its END line closes it.
+		if redactKeyBodyRe.MatchString(line) {
+			return "", false
+		}
+		l.started = true
+		if end := redactPrivateKeyEndRe.FindStringIndex(line); end != nil && !redactPrivateKeyBeginRe.MatchString(line[:end[0]]) {
+			l.inPrivateKey = true
+		}
+	}
 	if l.inPrivateKey {
 		end := redactPrivateKeyEndRe.FindStringIndex(line)
 		if end == nil {
@@ -468,6 +480,8 @@ var (
 	redactPrivateKeyRe      = regexp.MustCompile(`(?is)-----BEGIN[ A-Z0-9]*PRIVATE KEY[ A-Z]*-----.*?(?:-----END[ A-Z0-9]*PRIVATE KEY[ A-Z]*-----|\z)`)
 	redactPrivateKeyBeginRe = regexp.MustCompile(`(?i)-----BEGIN[ A-Z0-9]*PRIVATE KEY[ A-Z]*-----`)
 	redactPrivateKeyEndRe   = regexp.MustCompile(`(?i)-----END[ A-Z0-9]*PRIVATE KEY[ A-Z]*-----`)
+	// A line of a PEM key's base64 body.
+	redactKeyBodyRe = regexp.MustCompile(`^\s*[A-Za-z0-9+/]{16,}={0,2}\s*$`)
 
 	// Slack tokens: xoxb-, xoxp-, xoxa-, xoxo-, xoxs-, xoxr-, xoxe-, xoxe.xoxp- (rotating), xapp-.
 	redactSlackTokenRe = regexp.MustCompile(`(?:xox[a-z](?:\.xox[a-z])?|xapp)-[A-Za-z0-9-]+`)

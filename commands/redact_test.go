@@ -326,6 +326,30 @@ func TestRedactLines(t *testing.T) {
 	}
 }
 
+// A --tail or --since window can open in the middle of a private key:
+// its body lines come before any BEGIN.
+func TestRedactLinesWindowOpensInsideAKey(t *testing.T) {
+	r, _ := NewRedactor(nil)
+	stream := r.Lines()
+	in := []string{
+		"MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCfakeBURSTkey",
+		"U2VjcmV0S2V5TWF0ZXJpYWxGb3JUZXN0c09ubHlOb3RBUmVhbEtleUJ1cnN0==",
+		"-----END PRIVATE KEY----- then password=x",
+		"after",
+		"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=",
+	}
+	var got []string
+	for _, line := range in {
+		if out, keep := stream.Line(line); keep {
+			got = append(got, out)
+		}
+	}
+	want := []string{" then password=[REDACTED]", "after", "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo="}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
 func TestRedactCleanLinesDoNotAllocate(t *testing.T) {
 	r, _ := NewRedactor(nil)
 	lines := []string{

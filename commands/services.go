@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"mfbot/config"
 )
@@ -13,6 +14,7 @@ import (
 const (
 	composeProjectLabel = "com.docker.compose.project"
 	composeServiceLabel = "com.docker.compose.service"
+	composeOneOffLabel  = "com.docker.compose.oneoff"
 )
 
 // ResolveContainer finds the container of a service, in the order of the
@@ -40,7 +42,9 @@ func ResolveContainer(svc config.Service, project string, containers []Container
 	var labelled []*Container
 	for i := range containers {
 		l := containers[i].Labels
-		if l[composeProjectLabel] == project && l[composeServiceLabel] == composeService {
+		// `docker compose run app …` makes one-off containers with the
+		// service's labels: a migration or a shell is not the service.
+		if l[composeProjectLabel] == project && l[composeServiceLabel] == composeService && !strings.EqualFold(l[composeOneOffLabel], "true") {
 			labelled = append(labelled, &containers[i])
 		}
 	}

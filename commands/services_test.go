@@ -36,6 +36,12 @@ func TestResolveContainerOrder(t *testing.T) {
 			[]Container{plain("monitorfish_backend"), plain("remote_app_1")}, "remote_app_1"},
 		{"new name of 2021+", app, []Container{plain("monitorfish_backend")}, "monitorfish_backend"},
 		{"nothing", app, []Container{plain("monitorfish_database")}, ""},
+		{"compose one-off containers are not the service", app,
+			[]Container{func() Container {
+				c := compose("remote_app_run_1", "remote", "app", "running", 0)
+				c.Labels[composeOneOffLabel] = "True"
+				return c
+			}(), compose("remote_app_1", "remote", "app", "exited", time.Hour)}, "remote_app_1"},
 		{"compose service name configured", config.Service{Name: "backend", ComposeService: "app"},
 			[]Container{compose("remote_app_1", "remote", "app", "running", 0)}, "remote_app_1"},
 	}

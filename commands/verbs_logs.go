@@ -57,8 +57,15 @@ func (c *Catalogue) logs(ctx context.Context, call *call) (Reply, error) {
 // optional filter into a ring of the last keep lines.
 func (c *Catalogue) collectLogs(ctx context.Context, env *Environment, id string, q LogQuery, grep *regexp.Regexp, keep int) (*lineRing, error) {
 	lines := newLineRing(keep)
-	redact := c.redactor.Lines()
+	// One redactor per stream: stdout and stderr interleave, and a private
+	// key written to one must not end (or hide) a key written to the other.
+	redactors := map[string]*LineRedactor{}
 	err := env.Docker.Logs(ctx, id, q, func(l LogLine) error {
+		redact := redactors[l.Stream]
+		if redact == nil {
+			redact = c.redactor.Lines()
+			redactors[l.Stream] = redact
+		}
 		// Match the redacted text: --grep must not become a way to probe
 		// a secret one character at a time.
 		text, ok := redact.Line(l.Text)
