@@ -14,6 +14,7 @@ import (
 	"mfbot/adapters/prefect"
 	"mfbot/adapters/store"
 	"mfbot/bot"
+	"mfbot/commands"
 )
 
 // checkTimeout bounds each connection test, so a dead dependency shows as
@@ -35,11 +36,16 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return bot.ExitFailed
 	}
 	defer a.Close()
+	redactor, err := commands.NewRedactor(a.Config.Redaction.Patterns)
+	if err != nil {
+		fmt.Fprintf(stdout, "FAIL  config: %v\n", err)
+		return bot.ExitFailed
+	}
 	failed := false
 	line := func(name string, err error, detail string) {
 		if err != nil {
 			failed = true
-			fmt.Fprintf(stdout, "FAIL  %s: %s\n", name, a.Catalogue.Redactor().String(err.Error()))
+			fmt.Fprintf(stdout, "FAIL  %s: %s\n", name, redactor.String(err.Error()))
 			return
 		}
 		fmt.Fprintf(stdout, "ok    %s: %s\n", name, detail)

@@ -124,6 +124,7 @@ var webAPIScopes = map[string]string{
 	"files.getUploadURLExternal":   "files:write",
 	"files.completeUploadExternal": "files:write",
 	"usergroups.users.list":        "usergroups:read",
+	"conversations.history":        "channels:history", // groups:history too for a private alert channel
 	"auth.test":                    "",
 	"apps.connections.open":        "",
 	"files.upload":                 "", // adapters/slack's label for the POST to the upload URL, not the retired method
@@ -142,6 +143,7 @@ var slackGoMethods = map[string]string{
 	"RemoveReactionContext":         "reactions.remove",
 	"AuthTestContext":               "auth.test",
 	"GetUserGroupMembersContext":    "usergroups.users.list",
+	"GetConversationHistoryContext": "conversations.history",
 	"GetUploadURLExternalContext":   "files.getUploadURLExternal",
 	"UploadToURL":                   "files.upload",
 	"CompleteUploadExternalContext": "files.completeUploadExternal",

@@ -113,9 +113,6 @@ func New(cfg *config.Config, envs []*Environment, opts Options) (*Catalogue, err
 	return c, nil
 }
 
-// Redactor is the redactor every reply goes through.
-func (c *Catalogue) Redactor() *Redactor { return c.redactor }
-
 // verb is one command of the catalogue.
 type verb struct {
 	name     string

@@ -121,12 +121,16 @@ func (e *UploadError) Error() string { return fmt.Sprintf("upload of %s: %v", e.
 func (e *UploadError) Unwrap() error { return e.Err }
 
 func messageOptions(m Message) []slack.MsgOption {
-	return []slack.MsgOption{
+	opts := []slack.MsgOption{
 		slack.MsgOptionText(m.Text, false), // Render escaped it already
 		slack.MsgOptionBlocks(m.Blocks...),
 		slack.MsgOptionDisableLinkUnfurl(),
 		slack.MsgOptionDisableMediaUnfurl(),
 	}
+	if m.Metadata != nil {
+		opts = append(opts, slack.MsgOptionMetadata(*m.Metadata))
+	}
+	return opts
 }
 
 // blocksRejected: Slack refused the blocks themselves. The message goes
@@ -141,7 +145,7 @@ func blocksRejected(err error) bool {
 
 func textOnly(m Message, err error) Message {
 	note := fmt.Sprintf("(the full message could not be displayed: %s)", slackErrorCode(err))
-	return Message{Text: m.Text, Blocks: []slack.Block{mrkdwnSection(m.Text + "\n_" + note + "_")}}
+	return Message{Text: m.Text, Blocks: []slack.Block{mrkdwnSection(m.Text + "\n_" + note + "_")}, Metadata: m.Metadata}
 }
 
 // Post sends m to channel (in the thread of threadTS if set) with

@@ -27,6 +27,10 @@ type Message struct {
 	// Ephemeral is set for errors, usage and denials: they are shown only
 	// to the user who typed the command.
 	Ephemeral bool
+	// Metadata, if set, is attached to the message by Post and Update
+	// (Render never sets it): an incident's root message carries its ID
+	// so that it can be found again (FindRoot).
+	Metadata *slack.SlackMetadata
 }
 
 // Upload is a file to attach in the thread of a message.
@@ -80,20 +84,30 @@ const (
 
 // Render turns a reply into a message that fits Slack's limits; what does
 // not fit goes to Files.
-func Render(rep commands.Reply) Message { return renderAt(rep, time.Now()) }
+func Render(rep commands.Reply) Message { return renderAt(rep, time.Now(), "") }
 
-// renderAt is Render at a given time (the confirmation's "expires in").
-func renderAt(rep commands.Reply, now time.Time) Message {
+// RenderWithEmoji is Render with emoji in front of the title instead of
+// the one of rep.Status (an alert shows its state: 🔴, 🔁, ✅).
+func RenderWithEmoji(rep commands.Reply, emoji string) Message {
+	return renderAt(rep, time.Now(), emoji)
+}
+
+// renderAt is Render at a given time (the confirmation's "expires in"),
+// with emoji before the title ("": the status's).
+func renderAt(rep commands.Reply, now time.Time, emoji string) Message {
+	if emoji == "" {
+		emoji = statusEmoji(rep.Status)
+	}
 	r := &renderer{title: rep.Title, stem: slug(rep.Title), names: map[string]bool{}}
 	if strings.TrimSpace(r.title) == "" {
 		r.title = rep.Status.String()
 	}
 	msg := Message{
-		Text:      escape(statusEmoji(rep.Status) + " " + truncate(oneLine(r.title), titleMax)),
+		Text:      escape(emoji + " " + truncate(oneLine(r.title), titleMax)),
 		Ephemeral: isEphemeral(rep),
 	}
 
-	head := mrkdwnSection(statusEmoji(rep.Status) + " *" + escape(truncate(oneLine(r.title), titleMax)) + "*")
+	head := mrkdwnSection(escape(emoji) + " *" + escape(truncate(oneLine(r.title), titleMax)) + "*")
 	var tail []slack.Block
 	if who := whoContext(rep); who != nil {
 		tail = append(tail, who)

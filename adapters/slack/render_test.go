@@ -309,7 +309,7 @@ func fileSummaries(files []Upload) []fileSummary {
 func TestRenderGolden(t *testing.T) {
 	for _, c := range renderCases() {
 		t.Run(c.name, func(t *testing.T) {
-			m := renderAt(c.reply, renderNow)
+			m := renderAt(c.reply, renderNow, "")
 			if err := checkLimits(m); err != nil {
 				t.Errorf("limits: %v", err)
 			}

@@ -26,6 +26,21 @@ func IsFatalAuthError(err error) bool {
 	return false
 }
 
+// ErrorCode is the "error" of a Web API answer with ok=false
+// ("message_not_found", "channel_not_found" ...), or "".
+func ErrorCode(err error) string { return slackErrorCode(err) }
+
+// IsRetryable reports an error that calling again later may cure: a rate
+// limit, a 5xx, a timeout or a connection error (Slack down or
+// unreachable), as opposed to an answer refusing the call itself.
+func IsRetryable(err error) bool {
+	if err == nil {
+		return false
+	}
+	kind, _ := classify(err)
+	return kind != permanent
+}
+
 // slackErrorCode is the "error" of a Web API answer with ok=false, or "".
 func slackErrorCode(err error) string {
 	var e slack.SlackErrorResponse

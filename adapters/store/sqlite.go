@@ -157,6 +157,56 @@ CREATE TABLE thread_targets (
 ) WITHOUT ROWID;
 CREATE INDEX thread_targets_saved ON thread_targets (saved_ns);
 `},
+		{4, "incidents and their notifications", `
+CREATE TABLE incidents (
+	id          INTEGER PRIMARY KEY,
+	env         TEXT    NOT NULL,
+	source      TEXT    NOT NULL,
+	target      TEXT    NOT NULL,
+	state       TEXT    NOT NULL,
+	closed      INTEGER NOT NULL CHECK (closed IN (0, 1)),
+	first_ns    INTEGER NOT NULL,
+	last_ns     INTEGER,
+	closed_ns   INTEGER,
+	up_since_ns INTEGER,
+	count       INTEGER NOT NULL,
+	exit_code   INTEGER NOT NULL,
+	oom         INTEGER NOT NULL CHECK (oom IN (0, 1)),
+	reason      TEXT    NOT NULL,
+	detail      TEXT    NOT NULL,
+	failures    TEXT    NOT NULL, -- JSON array of ns
+	timeline    TEXT    NOT NULL, -- JSON array of {"t": ns, "text": ...}
+	noted       INTEGER NOT NULL,
+	version     INTEGER NOT NULL,
+	saved_ns    INTEGER NOT NULL
+);
+-- One open incident per failure identity, whoever saves it.
+CREATE UNIQUE INDEX incidents_open_key ON incidents (env, source, target) WHERE closed = 0;
+CREATE INDEX incidents_closed ON incidents (closed, closed_ns);
+
+CREATE TABLE incident_notifications (
+	incident_id      INTEGER PRIMARY KEY REFERENCES incidents (id) ON DELETE CASCADE,
+	channel          TEXT    NOT NULL,
+	root_ts          TEXT    NOT NULL,
+	notified_version INTEGER NOT NULL,
+	last_update_ns   INTEGER,
+	posting_since_ns INTEGER,
+	timeline_sent    INTEGER NOT NULL,
+	held             INTEGER NOT NULL CHECK (held IN (0, 1))
+);
+
+CREATE TABLE incident_thread_posts (
+	id          INTEGER PRIMARY KEY,
+	incident_id INTEGER NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+	kind        TEXT    NOT NULL,
+	title       TEXT    NOT NULL,
+	body        TEXT    NOT NULL,
+	code        TEXT    NOT NULL,
+	created_ns  INTEGER NOT NULL,
+	done_ns     INTEGER
+);
+CREATE INDEX incident_thread_posts_pending ON incident_thread_posts (incident_id, id) WHERE done_ns IS NULL;
+`},
 	}
 }
 
@@ -204,5 +254,51 @@ INSERT INTO thread_targets (channel, ts, env, service, saved_ns) VALUES (?, ?, ?
 ON CONFLICT (channel, ts) DO UPDATE SET env = excluded.env, service = excluded.service, saved_ns = excluded.saved_ns`,
 		selectThreadTarget: `SELECT env, service FROM thread_targets WHERE channel = ? AND ts = ?`,
 		purgeThreadTargets: `DELETE FROM thread_targets WHERE saved_ns < ?`,
+
+		insertIncident: `
+INSERT INTO incidents (env, source, target, state, closed, first_ns, last_ns, closed_ns, up_since_ns,
+	count, exit_code, oom, reason, detail, failures, timeline, noted, version, saved_ns)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
+		updateIncident: `
+UPDATE incidents SET env = ?, source = ?, target = ?, state = ?, closed = ?, first_ns = ?, last_ns = ?,
+	closed_ns = ?, up_since_ns = ?, count = ?, exit_code = ?, oom = ?, reason = ?, detail = ?,
+	failures = ?, timeline = ?, noted = ?, version = version + 1, saved_ns = ?
+WHERE id = ? AND version = ?`,
+		selectIncident:  `SELECT ` + incidentColumns + ` FROM incidents WHERE id = ?`,
+		openIncident:    `SELECT ` + incidentColumns + ` FROM incidents WHERE env = ? AND source = ? AND target = ? AND closed = 0`,
+		openIncidents:   `SELECT ` + incidentColumns + ` FROM incidents WHERE closed = 0 ORDER BY first_ns, id`,
+		recentIncidents: `SELECT ` + incidentColumns + ` FROM incidents ORDER BY id DESC LIMIT ?`,
+		purgeIncidents:  `DELETE FROM incidents WHERE closed = 1 AND closed_ns < ?`,
+
+		selectNotification: `SELECT ` + notificationColumns + ` FROM incident_notifications WHERE incident_id = ?`,
+		upsertNotification: `
+INSERT INTO incident_notifications (incident_id, channel, root_ts, notified_version, last_update_ns,
+	posting_since_ns, timeline_sent, held)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (incident_id) DO UPDATE SET channel = excluded.channel, root_ts = excluded.root_ts,
+	notified_version = excluded.notified_version, last_update_ns = excluded.last_update_ns,
+	posting_since_ns = excluded.posting_since_ns, timeline_sent = excluded.timeline_sent, held = excluded.held`,
+		pendingNotifications: `
+SELECT i.id, coalesce(n.channel, ''), coalesce(n.root_ts, ''), coalesce(n.notified_version, 0),
+	n.last_update_ns, n.posting_since_ns, coalesce(n.timeline_sent, 0), coalesce(n.held, 0)
+FROM incidents i LEFT JOIN incident_notifications n ON n.incident_id = i.id
+WHERE n.incident_id IS NULL OR i.version > n.notified_version OR i.noted > n.timeline_sent
+	OR EXISTS (SELECT 1 FROM incident_thread_posts p WHERE p.incident_id = i.id AND p.done_ns IS NULL)
+ORDER BY i.id`,
+
+		insertThreadPost: `
+INSERT INTO incident_thread_posts (incident_id, kind, title, body, code, created_ns) VALUES (?, ?, ?, ?, ?, ?)`,
+		pendingThreadPosts: `
+SELECT id, incident_id, kind, title, body, code, created_ns FROM incident_thread_posts
+WHERE incident_id = ? AND done_ns IS NULL ORDER BY id`,
+		doneThreadPost: `UPDATE incident_thread_posts SET done_ns = ? WHERE id = ? AND done_ns IS NULL`,
 	}
 }
+
+// The columns scanIncident and scanNotification read, in order.
+const (
+	incidentColumns = `id, env, source, target, state, first_ns, last_ns, closed_ns, up_since_ns,
+	count, exit_code, oom, reason, detail, failures, timeline, noted, version`
+	notificationColumns = `incident_id, channel, root_ts, notified_version, last_update_ns,
+	posting_since_ns, timeline_sent, held`
+)

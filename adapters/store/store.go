@@ -1,5 +1,6 @@
-// Package store is mfbot's state store: the audit log, pending confirmations
-// and the targets of the bot's threads.
+// Package store is mfbot's state store: the audit log, pending confirmations,
+// the targets of the bot's threads, and incidents with the state of their
+// Slack notifications (the outbox).
 //
 // MFBOT_STORE names it: a file path opens an embedded SQLite database
 // (modernc.org/sqlite, pure Go), ":memory:" a private in-memory one for
@@ -105,6 +106,22 @@ type queries struct {
 	upsertThreadTarget string // channel, ts, env, service, saved_at
 	selectThreadTarget string // channel, ts → env, service
 	purgeThreadTargets string // older_than
+
+	insertIncident  string // env, source, target, state, closed, first, last, closed_at, up_since, count, exit_code, oom, reason, detail, failures, timeline, noted, saved_at
+	updateIncident  string // the insert's columns, then id, version read
+	selectIncident  string // id → incidentColumns
+	openIncident    string // env, source, target → incidentColumns
+	openIncidents   string // → incidentColumns, oldest first
+	recentIncidents string // limit → incidentColumns, newest first
+	purgeIncidents  string // closed before
+
+	selectNotification   string // incident_id → notificationColumns
+	upsertNotification   string // notificationColumns
+	pendingNotifications string // → notificationColumns (zero values when none saved)
+
+	insertThreadPost   string // incident_id, kind, title, body, code, created
+	pendingThreadPosts string // incident_id → id, incident_id, kind, title, body, code, created
+	doneThreadPost     string // done_at, id
 }
 
 // start migrates the freshly opened store and checks that it answers.

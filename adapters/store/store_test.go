@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,7 +47,7 @@ func rawDB(t *testing.T, path string) *sql.DB {
 
 func TestOpenMemory(t *testing.T) {
 	s := openMemory(t)
-	want := "sqlite :memory: (schema v3)"
+	want := fmt.Sprintf("sqlite :memory: (schema v%d)", len(sqliteMigrations()))
 	if got := s.Describe(); got != want {
 		t.Errorf("Describe() = %q, want %q", got, want)
 	}
@@ -62,7 +63,7 @@ func TestOpenFileDescribeAndMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := openFile(t, path)
-	if got, want := s.Describe(), "sqlite "+path+" (schema v3)"; got != want {
+	if got, want := s.Describe(), fmt.Sprintf("sqlite %s (schema v%d)", path, len(sqliteMigrations())); got != want {
 		t.Errorf("Describe() = %q, want %q", got, want)
 	}
 	fi, err := os.Stat(path)
@@ -158,8 +159,8 @@ func TestOpenMigratesAnOlderDatabase(t *testing.T) {
 	}
 
 	s := openFile(t, path)
-	if !strings.HasSuffix(s.Describe(), "(schema v3)") {
-		t.Errorf("Describe() = %q, want schema v3", s.Describe())
+	if want := fmt.Sprintf("(schema v%d)", len(sqliteMigrations())); !strings.HasSuffix(s.Describe(), want) {
+		t.Errorf("Describe() = %q, want %s", s.Describe(), want)
 	}
 	entries, err := s.RecentAudit(ctx, 10)
 	if err != nil || len(entries) != 1 || entries[0].Time.UnixNano() != 1700000000000000001 {
@@ -177,7 +178,8 @@ func TestOpenRefusesANewerDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw := rawDB(t, path)
-	if _, err := raw.Exec("INSERT INTO schema_migrations (version, applied_at) VALUES (4, 0)"); err != nil {
+	newer := len(sqliteMigrations()) + 1
+	if _, err := raw.Exec("INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)", newer); err != nil {
 		t.Fatal(err)
 	}
 	if err := raw.Close(); err != nil { // checkpoints: the whole database is in the file
@@ -192,8 +194,8 @@ func TestOpenRefusesANewerDatabase(t *testing.T) {
 		_ = s.Close()
 		t.Fatal("Open of a database from a newer mfbot succeeded")
 	}
-	if !errors.Is(err, ErrNewerSchema) || !strings.Contains(err.Error(), "v4") {
-		t.Errorf("Open = %v, want ErrNewerSchema naming v4", err)
+	if !errors.Is(err, ErrNewerSchema) || !strings.Contains(err.Error(), fmt.Sprintf("v%d", newer)) {
+		t.Errorf("Open = %v, want ErrNewerSchema naming v%d", err, newer)
 	}
 	after, err := os.ReadFile(path)
 	if err != nil {

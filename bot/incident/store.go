@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 )
 
@@ -91,14 +92,27 @@ type ThreadPost struct {
 	CreatedAt  time.Time
 }
 
-// maxConflictRetries bounds Record's read-apply-save loop.
-const maxConflictRetries = 10
+// Record's read-apply-save loop: at most this many attempts, waiting a
+// random time up to a doubling bound between them so that writers in
+// contention spread out.
+const (
+	maxConflictRetries = 30
+	conflictBackoff    = time.Millisecond
+	conflictBackoffMax = 100 * time.Millisecond
+)
 
 // Record folds signal s into the open incident of its key and saves the
 // result, reading and applying again when another writer saved first. It
 // returns the incident as saved (nil when none is open) and the change.
 func Record(ctx context.Context, st Store, r Rules, s Signal) (*Incident, Change, error) {
-	for range maxConflictRetries {
+	backoff := conflictBackoff
+	for attempt := range maxConflictRetries {
+		if attempt > 0 {
+			if err := sleep(ctx, rand.N(backoff)+1); err != nil {
+				return nil, ChangeNone, err
+			}
+			backoff = min(2*backoff, conflictBackoffMax)
+		}
 		open, err := st.OpenIncident(ctx, s.Key)
 		if err != nil {
 			return nil, ChangeNone, err
@@ -144,4 +158,15 @@ func TickOpen(ctx context.Context, st Store, r Rules, now time.Time) ([]*Inciden
 		changed = append(changed, next)
 	}
 	return changed, errors.Join(errs...)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

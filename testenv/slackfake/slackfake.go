@@ -1,6 +1,7 @@
 // Package slackfake is an in-process fake of Slack for tests: the Web API
 // (form or JSON bodies, bearer or form tokens, `ok`/`error` answers, HTTP 429
-// with Retry-After, Block Kit validation), the files upload V2 flow, Socket
+// with Retry-After, Block Kit validation, message metadata, timestamps that
+// are times, paged conversations.history), the files upload V2 flow, Socket
 // Mode (apps.connections.open, a websocket that says hello, pings, carries
 // envelopes and takes acks, disconnects), response_url hooks, and the signed
 // HTTP requests Slack sends to an app's own endpoints.
@@ -79,8 +80,8 @@ type Server struct {
 	changed chan struct{} // closed and replaced on every change
 	closed  bool
 
-	seq       int // for IDs
-	tsSeq     int // for message timestamps
+	seq       int   // for IDs
+	lastTS    int64 // of the last message, in µs
 	calls     []Call
 	down      bool
 	rate      map[string]*rateLimit
@@ -141,6 +142,10 @@ type Message struct {
 	Deleted        bool
 	Via            string // chat.postMessage, response_url, files.completeUploadExternal, user, ...
 	Time           time.Time
+	// Metadata is the message metadata ({"event_type": ..., "event_payload":
+	// {...}}) set by chat.postMessage or chat.update, nil without;
+	// conversations.history and .replies return it with include_all_metadata.
+	Metadata json.RawMessage
 }
 
 // Reaction is an emoji reaction on a message.
@@ -333,11 +338,14 @@ func (s *Server) WaitFor(ctx context.Context, cond func(*Server) bool) error {
 	}
 }
 
-// nextTSLocked hands out increasing timestamps: 1700000000.000100, .000200, ...
+// nextTSLocked hands out message timestamps as Slack does: the time of
+// posting in microseconds ("1764237600.123456"), unique and increasing (a
+// microsecond later than the previous one if the clock has not moved), so
+// that conversations.history's oldest and latest bounds mean times.
 func (s *Server) nextTSLocked() string {
-	s.tsSeq++
-	n := s.tsSeq * 100
-	return fmt.Sprintf("%d.%06d", 1700000000+n/1000000, n%1000000)
+	us := max(time.Now().UnixMicro(), s.lastTS+1)
+	s.lastTS = us
+	return fmt.Sprintf("%d.%06d", us/1_000_000, us%1_000_000)
 }
 
 func (s *Server) nextIDLocked(prefix string) string {
@@ -479,6 +487,7 @@ func (s *Server) Files() []File {
 func copyMessage(m *Message) Message {
 	c := *m
 	c.Files = slices.Clone(m.Files)
+	c.Metadata = slices.Clone(m.Metadata)
 	c.Revisions = slices.Clone(m.Revisions)
 	c.Reactions = nil
 	for _, r := range m.Reactions {

@@ -2,6 +2,7 @@ package slackfake
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -484,8 +485,13 @@ func (s *Server) chatPostMessage(p url.Values) (map[string]any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
+	meta, e := checkMetadata(p.Get("metadata"))
+	if e != nil {
+		return nil, e
+	}
 	m := s.botMessage(ch, p.Get("thread_ts"), p.Get("text"), blocks, "chat.postMessage")
 	m.ReplyBroadcast = m.ThreadTS != "" && truthy(p.Get("reply_broadcast"))
+	m.Metadata = meta
 	s.addMessageLocked(m)
 	return map[string]any{"channel": ch, "ts": m.TS, "message": s.messageJSONLocked(m)}, nil
 }
@@ -517,6 +523,13 @@ func (s *Server) chatUpdate(p url.Values) (map[string]any, *apiError) {
 	}
 	if _, e := checkContent(text, "", len(blocks) == 0); e != nil {
 		return nil, e
+	}
+	if p.Has("metadata") { // without it, the message keeps its metadata
+		meta, e := checkMetadata(p.Get("metadata"))
+		if e != nil {
+			return nil, e
+		}
+		m.Metadata = meta
 	}
 	s.reviseLocked(m, text, blocks, "chat.update")
 	return map[string]any{"channel": ch, "ts": ts, "text": text, "message": s.messageJSONLocked(m)}, nil
@@ -755,29 +768,139 @@ func (s *Server) conversationsReplies(p url.Values) (map[string]any, *apiError) 
 	if m.IsReply() {
 		root = m.ThreadTS
 	}
+	withMeta := truthy(p.Get("include_all_metadata"))
 	msgs := []map[string]any{}
 	for _, r := range s.messages[ch] {
 		if !r.Deleted && (r.TS == root || r.ThreadTS == root) {
-			msgs = append(msgs, s.messageJSONLocked(r))
+			msgs = append(msgs, s.messageWithMetadataLocked(r, withMeta))
 		}
 	}
 	return map[string]any{"messages": msgs, "has_more": false, "response_metadata": map[string]any{"next_cursor": ""}}, nil
 }
 
+// conversations.history's page size: default and largest.
+const (
+	historyDefaultLimit = 100
+	historyMaxLimit     = 999
+)
+
+// conversationsHistory answers the channel's top-level messages (and
+// thread broadcasts), newest first, between oldest and latest (exclusive
+// unless inclusive), limit a page, with an opaque cursor to the next page;
+// their metadata with include_all_metadata.
 func (s *Server) conversationsHistory(p url.Values) (map[string]any, *apiError) {
 	ch := p.Get("channel")
 	if ch == "" {
 		return nil, errCode("channel_not_found")
 	}
+	oldest, ok := parseTS(p.Get("oldest"), 0)
+	if !ok {
+		return nil, errCode("invalid_ts_oldest")
+	}
+	latest, ok := parseTS(p.Get("latest"), math.MaxInt64)
+	if !ok {
+		return nil, errCode("invalid_ts_latest")
+	}
+	inclusive := truthy(p.Get("inclusive"))
+	limit := historyDefaultLimit
+	if v := p.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return nil, errCode("invalid_limit")
+		}
+		if n > 0 {
+			limit = min(n, historyMaxLimit)
+		}
+	}
+	before := int64(math.MaxInt64) // the cursor: strictly older than this
+	if c := p.Get("cursor"); c != "" {
+		raw, err := base64.StdEncoding.DecodeString(c)
+		ts, found := strings.CutPrefix(string(raw), "before:")
+		if err != nil || !found {
+			return nil, errCode("invalid_cursor")
+		}
+		if before, ok = parseTS(ts, 0); !ok {
+			return nil, errCode("invalid_cursor")
+		}
+	}
+	withMeta := truthy(p.Get("include_all_metadata"))
 	msgs := []map[string]any{}
+	hasMore, next := false, ""
 	list := s.messages[ch]
 	for i := len(list) - 1; i >= 0; i-- { // newest first, top-level and broadcasts only
 		m := list[i]
-		if !m.Deleted && (!m.IsReply() || m.ReplyBroadcast) {
-			msgs = append(msgs, s.messageJSONLocked(m))
+		if m.Deleted || (m.IsReply() && !m.ReplyBroadcast) {
+			continue
 		}
+		at, _ := parseTS(m.TS, 0)
+		switch {
+		case at >= before:
+			continue
+		case at > latest, at == latest && !inclusive:
+			continue
+		case at < oldest, at == oldest && !inclusive:
+			continue
+		}
+		if len(msgs) == limit {
+			hasMore = true
+			break
+		}
+		msgs = append(msgs, s.messageWithMetadataLocked(m, withMeta))
+		next = m.TS
 	}
-	return map[string]any{"messages": msgs, "has_more": false, "pin_count": 0, "response_metadata": map[string]any{"next_cursor": ""}}, nil
+	cursor := ""
+	if hasMore {
+		cursor = base64.StdEncoding.EncodeToString([]byte("before:" + next))
+	}
+	return map[string]any{"messages": msgs, "has_more": hasMore, "pin_count": 0, "response_metadata": map[string]any{"next_cursor": cursor}}, nil
+}
+
+// messageWithMetadataLocked is messageJSONLocked with the message's
+// metadata when asked for (include_all_metadata), as Slack answers.
+func (s *Server) messageWithMetadataLocked(m *Message, withMeta bool) map[string]any {
+	out := s.messageJSONLocked(m)
+	if withMeta && len(m.Metadata) > 0 {
+		out["metadata"] = m.Metadata
+	}
+	return out
+}
+
+// parseTS reads a Slack timestamp ("1700000000.000100", "1700000000") as
+// microseconds; "" gives def.
+func parseTS(ts string, def int64) (int64, bool) {
+	if ts == "" {
+		return def, true
+	}
+	secs, frac, _ := strings.Cut(ts, ".")
+	sec, err := strconv.ParseInt(secs, 10, 64)
+	if err != nil || sec < 0 || len(frac) > 6 || strings.Trim(frac, "0123456789") != "" {
+		return 0, false
+	}
+	us, _ := strconv.ParseInt((frac + "000000")[:6], 10, 64)
+	return sec*1_000_000 + us, true
+}
+
+// checkMetadata validates chat.postMessage / chat.update's metadata: a JSON
+// object with an event_type string and an event_payload object. "" is none.
+func checkMetadata(raw string) (json.RawMessage, *apiError) {
+	if strings.TrimSpace(raw) == "" {
+		return nil, nil
+	}
+	var meta struct {
+		EventType    *string        `json:"event_type"`
+		EventPayload map[string]any `json:"event_payload"`
+	}
+	if err := json.Unmarshal([]byte(raw), &meta); err != nil {
+		return nil, errCode("invalid_metadata_format")
+	}
+	if meta.EventType == nil || *meta.EventType == "" || meta.EventPayload == nil {
+		return nil, errCode("invalid_metadata_schema")
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, []byte(raw)); err != nil {
+		return nil, errCode("invalid_metadata_format")
+	}
+	return compact.Bytes(), nil
 }
 
 func (s *Server) conversationsInfo(p url.Values) (map[string]any, *apiError) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -66,8 +67,12 @@ func TestMessagesThroughSlackGo(t *testing.T) {
 	}
 
 	ch, ts, err := api.PostMessageContext(ctx, "C1", slack.MsgOptionText("backend is down", false), slack.MsgOptionBlocks(alertBlocks()...))
-	if err != nil || ch != "C1" || ts != "1700000000.000100" {
+	if err != nil || ch != "C1" {
 		t.Fatalf("postMessage: %q %q %v", ch, ts, err)
+	}
+	// Timestamps are the time of posting, in µs, as on Slack.
+	if us, ok := parseTS(ts, 0); !ok || len(ts) != 17 || time.Since(time.UnixMicro(us)).Abs() > time.Minute {
+		t.Fatalf("ts %q is not the time of posting", ts)
 	}
 	_, reply, err := api.PostMessageContext(ctx, "C1", slack.MsgOptionText("details", false), slack.MsgOptionTS(ts), slack.MsgOptionBroadcast())
 	if err != nil || reply <= ts {
@@ -147,7 +152,7 @@ func TestMessagesThroughSlackGo(t *testing.T) {
 		t.Fatalf("users.info: %+v %v", u, err)
 	}
 	link, err := api.GetPermalinkContext(ctx, &slack.PermalinkParameters{Channel: "C1", Ts: ts})
-	if err != nil || !strings.Contains(link, "/archives/C1/p1700000000000100") {
+	if err != nil || !strings.Contains(link, "/archives/C1/p"+strings.ReplaceAll(ts, ".", "")) {
 		t.Fatalf("permalink %q: %v", link, err)
 	}
 
@@ -415,5 +420,100 @@ func TestWaitFor(t *testing.T) {
 	defer cancel()
 	if err := f.WaitFor(short, func(*Server) bool { return false }); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("WaitFor on a condition never met: %v", err)
+	}
+}
+
+func TestMetadataAndHistoryPages(t *testing.T) {
+	f := newFake(t, Options{})
+	api := client(f)
+	ctx := testCtx(t)
+
+	meta := slack.SlackMetadata{EventType: "mfbot_incident", EventPayload: map[string]any{"incident_id": 7}}
+	_, root, err := api.PostMessageContext(ctx, "C1", slack.MsgOptionText("app is down", false), slack.MsgOptionMetadata(meta))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := f.Message("C1", root); string(m.Metadata) != `{"event_type":"mfbot_incident","event_payload":{"incident_id":7}}` {
+		t.Fatalf("stored metadata %s", m.Metadata)
+	}
+	// An update without metadata keeps it.
+	if _, _, _, err := api.UpdateMessageContext(ctx, "C1", root, slack.MsgOptionText("app recovered", false)); err != nil {
+		t.Fatal(err)
+	}
+	var tss []string
+	for i := range 5 {
+		_, ts, err := api.PostMessageContext(ctx, "C1", slack.MsgOptionText("other "+string(rune('a'+i)), false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tss = append(tss, ts)
+	}
+	// A reply is not in the history.
+	if _, _, err := api.PostMessageContext(ctx, "C1", slack.MsgOptionText("log lines", false), slack.MsgOptionTS(root)); err != nil {
+		t.Fatal(err)
+	}
+
+	// Metadata only with include_all_metadata.
+	h, err := api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{ChannelID: "C1"})
+	if err != nil || len(h.Messages) != 6 || h.HasMore {
+		t.Fatalf("history: %+v %v", h, err)
+	}
+	if last := h.Messages[5]; last.Timestamp != root || last.Metadata.EventType != "" || last.Text != "app recovered" {
+		t.Fatalf("oldest message without include_all_metadata: %+v", last)
+	}
+	h, _ = api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{ChannelID: "C1", IncludeAllMetadata: true})
+	if m := h.Messages[5].Metadata; m.EventType != "mfbot_incident" || m.EventPayload["incident_id"] != float64(7) {
+		t.Fatalf("metadata: %+v", m)
+	}
+
+	// Pages of 2, newest first, from oldest (exclusive) on.
+	var seen []string
+	params := &slack.GetConversationHistoryParameters{ChannelID: "C1", Oldest: root, Limit: 2}
+	for pages := 0; ; pages++ {
+		h, err := api.GetConversationHistoryContext(ctx, params)
+		if err != nil || pages > 5 {
+			t.Fatalf("page %d: %v", pages, err)
+		}
+		for _, m := range h.Messages {
+			seen = append(seen, m.Timestamp)
+		}
+		if !h.HasMore {
+			break
+		}
+		params.Cursor = h.ResponseMetaData.NextCursor
+	}
+	want := []string{tss[4], tss[3], tss[2], tss[1], tss[0]}
+	if strings.Join(seen, " ") != strings.Join(want, " ") {
+		t.Fatalf("pages: %v, want %v", seen, want)
+	}
+	// latest and inclusive bound the other end.
+	h, _ = api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{ChannelID: "C1", Latest: tss[1], Oldest: root, Inclusive: true})
+	if len(h.Messages) != 3 || h.Messages[0].Timestamp != tss[1] || h.Messages[2].Timestamp != root {
+		t.Fatalf("inclusive window: %+v", h.Messages)
+	}
+	// A time as oldest: nothing was posted after now.
+	h, _ = api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{ChannelID: "C1",
+		Oldest: strconv.FormatInt(time.Now().Add(time.Second).Unix(), 10)})
+	if len(h.Messages) != 0 {
+		t.Fatalf("messages after now: %+v", h.Messages)
+	}
+
+	// Malformed metadata is refused, as by Slack.
+	call := func(params url.Values) string {
+		params.Set("token", f.BotToken())
+		resp, err := http.PostForm(f.APIURL()+"chat.postMessage", params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct{ Error string }
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return out.Error
+	}
+	if e := call(url.Values{"channel": {"C1"}, "text": {"x"}, "metadata": {"{"}}); e != "invalid_metadata_format" {
+		t.Errorf("bad JSON metadata: %q", e)
+	}
+	if e := call(url.Values{"channel": {"C1"}, "text": {"x"}, "metadata": {`{"event_payload":{}}`}}); e != "invalid_metadata_schema" {
+		t.Errorf("metadata without event_type: %q", e)
 	}
 }
