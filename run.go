@@ -16,7 +16,11 @@ import (
 	slackapi "mfbot/adapters/slack"
 	"mfbot/adapters/store"
 	"mfbot/bot"
+	"mfbot/bot/incident"
+	"mfbot/bot/notify"
+	"mfbot/bot/watch"
 	"mfbot/commands"
+	"mfbot/config"
 )
 
 // shutdownGrace bounds how long in-flight commands may finish at exit.
@@ -66,7 +70,8 @@ func runBot(ctx context.Context, args []string, stderr io.Writer) int {
 		go mirror.Run(ctx)
 		audit = mirror
 	}
-	if err := a.buildCatalogue(commands.Options{Log: log, Groups: api, Audit: audit, Confirmations: st, ConfirmTTL: cfg.Limits.ConfirmTimeout}); err != nil {
+	if err := a.buildCatalogue(commands.Options{Log: log, Groups: api, Audit: audit, Confirmations: st, ConfirmTTL: cfg.Limits.ConfirmTimeout,
+		Mutes: st, Incidents: bot.IncidentSummaries{Store: st}}); err != nil {
 		log.Error("cannot build the command catalogue", "err", err)
 		return bot.ExitFailed
 	}
@@ -76,6 +81,10 @@ func runBot(ctx context.Context, args []string, stderr io.Writer) int {
 	defer stop()
 	errs := make(chan error, 3)
 	go func() { errs <- dispatcher.Run(ctx, shutdownGrace) }()
+	if err := startAlerts(ctx, a, st, api, log, errs); err != nil {
+		log.Error("cannot start the watchers", "err", err)
+		return bot.ExitFailed
+	}
 	if cfg.Slack.AppToken != "" {
 		socketAPI := slack.New(cfg.Slack.BotToken.Reveal(), slack.OptionAppLevelToken(cfg.Slack.AppToken.Reveal()), slack.OptionAPIURL(cfg.Slack.APIURL))
 		go func() { errs <- dispatcher.RunSocketMode(ctx, socketAPI) }()
@@ -123,3 +132,62 @@ func listen(addr string, h http.Handler) (*httpServer, error) {
 }
 
 func (s *httpServer) serve() error { return s.Serve(s.listener) }
+
+// startAlerts starts the pipeline that turns failures into alerts: one
+// Docker watcher per environment, resuming from its saved cursor, feeding
+// the incident recorder, and the notifier when an alert channel is set
+// (without one, incidents are recorded and logged only).
+func startAlerts(ctx context.Context, a *app, st *store.Store, api *slackapi.Client, log *slog.Logger, errs chan<- error) error {
+	cfg := a.Config
+	rules := incident.Rules{CrashLoopRestarts: cfg.Alerts.CrashLoopRestarts, CrashLoopWindow: cfg.Alerts.CrashLoopWindow, RecoveryAfter: cfg.Alerts.RecoveryAfter}
+	alerts := &bot.Alerts{Store: st, Rules: rules, LogsBefore: a.Catalogue.LogsBefore, SaveCursor: st.SaveCursor, Log: log}
+	if cfg.AlertChannel != "" {
+		muted := mutedBy(st, cfg.Mutes, log)
+		n := notify.New(st, api, cfg.AlertChannel, notify.Options{UpdateInterval: cfg.Alerts.UpdateInterval, Muted: muted, Threads: st, Log: log})
+		alerts.Notify = n.Kick
+		go func() { errs <- n.Run(ctx) }()
+	} else {
+		log.Warn("MFBOT_ALERT_CHANNEL is not set: incidents are recorded and logged, not posted")
+	}
+	// Unbuffered: a signal is handed over only when the recorder takes it.
+	signals := make(chan incident.Signal)
+	for _, e := range cfg.Environments {
+		cursor, err := st.Cursor(ctx, e.Name, watch.SourceDocker)
+		if err != nil {
+			return err
+		}
+		w := watch.NewDockerWatcher(e, a.Engines[e.Name], watch.DockerOptions{Cursor: cursor, StopWindow: cfg.Limits.StopTimeout + time.Minute, Log: log})
+		go func() {
+			if err := w.Run(ctx, signals); err != nil {
+				log.Error("Docker watcher stopped", "env", e.Name, "err", err)
+			}
+		}()
+	}
+	go alerts.Run(ctx, signals)
+	return nil
+}
+
+// mutedBy says whether an incident's notifications are muted: by a mute
+// typed in Slack (the store) or one written in the configuration.
+func mutedBy(st *store.Store, configured []config.Mute, log *slog.Logger) func(incident.Key, time.Time) bool {
+	return func(k incident.Key, t time.Time) bool {
+		for _, m := range configured {
+			if (m.Env == "" || m.Env == k.Env) && (m.Target == commands.MuteAll || m.Target == k.Target) && t.Before(m.Until) {
+				return true
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		mutes, err := st.ActiveMutes(ctx, t)
+		if err != nil {
+			log.Error("cannot read mutes: notifying", "err", err)
+			return false
+		}
+		for _, m := range mutes {
+			if m.Covers(k.Env, k.Target, t) {
+				return true
+			}
+		}
+		return false
+	}
+}

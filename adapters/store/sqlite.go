@@ -207,6 +207,25 @@ CREATE TABLE incident_thread_posts (
 );
 CREATE INDEX incident_thread_posts_pending ON incident_thread_posts (incident_id, id) WHERE done_ns IS NULL;
 `},
+		{5, "mutes and watcher cursors", `
+CREATE TABLE mutes (
+	id         INTEGER PRIMARY KEY,
+	env        TEXT    NOT NULL,
+	target     TEXT    NOT NULL,
+	until_ns   INTEGER NOT NULL,
+	reason     TEXT    NOT NULL,
+	created_by TEXT    NOT NULL,
+	created_ns INTEGER NOT NULL
+);
+CREATE INDEX mutes_until ON mutes (until_ns);
+
+CREATE TABLE watch_cursors (
+	env       TEXT    NOT NULL,
+	source    TEXT    NOT NULL,
+	cursor_ns INTEGER NOT NULL,
+	PRIMARY KEY (env, source)
+);
+`},
 	}
 }
 
@@ -254,6 +273,14 @@ INSERT INTO thread_targets (channel, ts, env, service, saved_ns) VALUES (?, ?, ?
 ON CONFLICT (channel, ts) DO UPDATE SET env = excluded.env, service = excluded.service, saved_ns = excluded.saved_ns`,
 		selectThreadTarget: `SELECT env, service FROM thread_targets WHERE channel = ? AND ts = ?`,
 		purgeThreadTargets: `DELETE FROM thread_targets WHERE saved_ns < ?`,
+
+		insertMute:  `INSERT INTO mutes (env, target, until_ns, reason, created_by, created_ns) VALUES (?, ?, ?, ?, ?, ?)`,
+		endMutes:    `UPDATE mutes SET until_ns = ? WHERE env = ? AND (? = 'all' OR target = ?) AND until_ns > ?`,
+		activeMutes: `SELECT id, env, target, until_ns, reason, created_by, created_ns FROM mutes WHERE until_ns > ? ORDER BY until_ns, id`,
+
+		upsertCursor: `INSERT INTO watch_cursors (env, source, cursor_ns) VALUES (?, ?, ?)
+	ON CONFLICT (env, source) DO UPDATE SET cursor_ns = max(cursor_ns, excluded.cursor_ns)`,
+		selectCursor: `SELECT cursor_ns FROM watch_cursors WHERE env = ? AND source = ?`,
 
 		insertIncident: `
 INSERT INTO incidents (env, source, target, state, closed, first_ns, last_ns, closed_ns, up_since_ns,

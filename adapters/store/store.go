@@ -119,6 +119,13 @@ type queries struct {
 	upsertNotification   string // notificationColumns
 	pendingNotifications string // → notificationColumns (zero values when none saved)
 
+	insertMute  string // env, target, until, reason, created_by, created
+	endMutes    string // now, env, target, target, now: active mutes of env for target ('all': every one)
+	activeMutes string // now → id, env, target, until, reason, created_by, created
+
+	upsertCursor string // env, source, cursor (never moves back)
+	selectCursor string // env, source → cursor
+
 	insertThreadPost   string // incident_id, kind, title, body, code, created
 	pendingThreadPosts string // incident_id → id, incident_id, kind, title, body, code, created
 	doneThreadPost     string // done_at, id

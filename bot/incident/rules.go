@@ -49,6 +49,14 @@ func Apply(r Rules, open *Incident, s Signal) (*Incident, Change) {
 		fail(r, inc, s)
 		inc.note(s.Time, "%s", describe(s))
 		return inc, ChangeOpened
+	case s.Kind.IsFailure() && !s.Time.After(open.LastSeen):
+		// A failure already counted, seen again (a watcher replaying its
+		// stream or reconciling after a restart).
+		return open, ChangeNone
+	case s.Kind == SignalUnhealthy && open.Reason == SignalUnhealthy && open.UpSince.IsZero():
+		// Still unhealthy, reported again (a watcher reconciling after a
+		// restart): the same failure, not a new one.
+		return open, ChangeNone
 	case s.Kind.IsFailure():
 		inc := clone(open)
 		before := inc.State

@@ -132,3 +132,23 @@ func TestTimelineIsBounded(t *testing.T) {
 		t.Fatalf("timeline %d entries, first %v", len(inc.Timeline), inc.Timeline[0].Time)
 	}
 }
+
+func TestAStillUnhealthyTargetIsNotCountedTwice(t *testing.T) {
+	inc, _ := Apply(Rules{}, nil, sig(SignalUnhealthy, 0))
+	if again, ch := Apply(Rules{}, inc, sig(SignalUnhealthy, time.Minute)); ch != ChangeNone || again.Count != 1 {
+		t.Fatalf("repeated unhealthy: %v count %d", ch, again.Count)
+	}
+	inc, _ = Apply(Rules{}, inc, sig(SignalHealthy, 2*time.Minute))
+	if again, ch := Apply(Rules{}, inc, sig(SignalUnhealthy, 3*time.Minute)); ch != ChangeRecurred || again.Count != 2 {
+		t.Fatalf("unhealthy after healthy: %v count %d", ch, again.Count)
+	}
+}
+
+func TestAReplayedFailureIsNotCountedTwice(t *testing.T) {
+	inc, _ := Apply(Rules{}, nil, sig(SignalCrashed, time.Minute))
+	for _, d := range []time.Duration{time.Minute, 30 * time.Second} {
+		if again, ch := Apply(Rules{}, inc, sig(SignalCrashed, d)); ch != ChangeNone || again.Count != 1 {
+			t.Fatalf("replay at %s: %v count %d", d, ch, again.Count)
+		}
+	}
+}
