@@ -2,6 +2,7 @@ package incident
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -49,9 +50,9 @@ func Apply(r Rules, open *Incident, s Signal) (*Incident, Change) {
 		fail(r, inc, s)
 		inc.note(s.Time, "%s", describe(s))
 		return inc, ChangeOpened
-	case s.Kind.IsFailure() && !s.Time.After(open.LastSeen):
+	case s.Kind.IsFailure() && (s.Time.Equal(open.LastSeen) || slices.ContainsFunc(open.Failures, s.Time.Equal)):
 		// A failure already counted, seen again (a watcher replaying its
-		// stream or reconciling after a restart).
+		// stream after a restart).
 		return open, ChangeNone
 	case s.Kind == SignalUnhealthy && open.Reason == SignalUnhealthy && open.UpSince.IsZero():
 		// Still unhealthy, reported again (a watcher reconciling after a

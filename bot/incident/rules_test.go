@@ -146,8 +146,9 @@ func TestAStillUnhealthyTargetIsNotCountedTwice(t *testing.T) {
 
 func TestAReplayedFailureIsNotCountedTwice(t *testing.T) {
 	inc, _ := Apply(Rules{}, nil, sig(SignalCrashed, time.Minute))
-	for _, d := range []time.Duration{time.Minute, 30 * time.Second} {
-		if again, ch := Apply(Rules{}, inc, sig(SignalCrashed, d)); ch != ChangeNone || again.Count != 1 {
+	inc, _ = Apply(Rules{}, inc, sig(SignalCrashed, 2*time.Minute))
+	for _, d := range []time.Duration{time.Minute, 2 * time.Minute} {
+		if again, ch := Apply(Rules{}, inc, sig(SignalCrashed, d)); ch != ChangeNone || again.Count != 2 {
 			t.Fatalf("replay at %s: %v count %d", d, ch, again.Count)
 		}
 	}
