@@ -8,9 +8,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"os"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -44,10 +41,9 @@ const (
 func BenchmarkSlackAck(b *testing.B) {
 	stack := testenv.Require(b)
 	b.Run("socket_mode", func(b *testing.B) {
-		fake := slackfake.New(slackfake.Options{})
-		b.Cleanup(fake.Close)
-		ackStartBot(b, stack, fake, map[string]string{"SLACK_APP_TOKEN": fake.AppToken()})
-		ackWait(b, fake, "the Socket Mode connection", func(s *slackfake.Server) bool { return s.Connections() > 0 })
+		fake := newFake(b)
+		startBot(b, stack, fake, botOptions{CleanExit: true})
+		waitConnected(b, fake)
 		send := func(ctx context.Context, ch string) (time.Duration, error) {
 			ack, err := fake.SendSlashCommand(ctx, slackfake.SlashCommand{Command: "/mf", Text: "status", UserID: ackUser, ChannelID: ch})
 			return ack.Latency, err
@@ -66,10 +62,9 @@ func BenchmarkSlackAck(b *testing.B) {
 // ackHTTP measures the acks of signed POSTs to /slack/commands of a bot
 // started with the signing secret and no app token.
 func ackHTTP(b *testing.B, stack testenv.Stack, tag string, transport *http.Transport) {
-	fake := slackfake.New(slackfake.Options{})
-	b.Cleanup(fake.Close)
-	logs := ackStartBot(b, stack, fake, map[string]string{"SLACK_SIGNING_SECRET": ackSecret})
-	endpoint := "http://" + ackListenAddr(b, logs) + "/slack/commands"
+	fake := newFake(b)
+	bot := startBot(b, stack, fake, botOptions{CleanExit: true, Env: map[string]string{"SLACK_APP_TOKEN": "", "SLACK_SIGNING_SECRET": ackSecret}})
+	endpoint := "http://" + bot.listenAddr(b) + "/slack/commands"
 	client := &http.Client{Timeout: 30 * time.Second, Transport: transport}
 	b.Cleanup(transport.CloseIdleConnections)
 	send := func(ctx context.Context, ch string) (time.Duration, error) {
@@ -162,80 +157,6 @@ func ackRound(b *testing.B, fake *slackfake.Server, tag string, round int, send 
 		b.Fatalf("round %d: no status reply in %d channels (%v): %v", round, len(missing), missing, err)
 	}
 	return latencies
-}
-
-// ackStartBot starts `mfbot run` in-process against the fake Slack, as
-// runningBot does (which takes a *testing.T): the bot token and API URL,
-// a store in a temporary directory, a free HTTP port, plus env (the app
-// token for Socket Mode, or the signing secret for HTTP).
-func ackStartBot(b *testing.B, stack testenv.Stack, fake *slackfake.Server, env map[string]string) *syncBuffer {
-	b.Helper()
-	dir := b.TempDir()
-	cfgPath := filepath.Join(dir, "mfbot.yaml")
-	if err := os.WriteFile(cfgPath, []byte("environments:\n  local:\n    app_url: "+stack.AppURL+"\n"), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	vars := map[string]string{
-		"MFBOT_CONFIG":         cfgPath,
-		"SLACK_BOT_TOKEN":      fake.BotToken(),
-		"SLACK_APP_TOKEN":      "",
-		"SLACK_SIGNING_SECRET": "",
-		"SLACK_API_URL":        fake.APIURL(),
-		"MFBOT_OPERATORS":      operator,
-		"MFBOT_ALERT_CHANNEL":  "",
-		"MFBOT_STORE":          filepath.Join(dir, "mfbot.db"),
-		"MFBOT_HTTP_ADDR":      "127.0.0.1:0",
-	}
-	for k, v := range env {
-		vars[k] = v
-	}
-	for k, v := range vars {
-		b.Setenv(k, v)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
-	exit := make(chan int, 1)
-	go func() { exit <- runBotUntil(ctx, logs) }()
-	b.Cleanup(func() {
-		cancel()
-		select {
-		case code := <-exit:
-			if code != 0 {
-				b.Errorf("mfbot run exited with %d", code)
-			}
-		case <-time.After(40 * time.Second):
-			b.Error("mfbot run did not stop")
-		}
-		if b.Failed() {
-			b.Logf("mfbot log:\n%s", logs.String())
-		}
-	})
-	return logs
-}
-
-var ackRunningLine = regexp.MustCompile(`msg="mfbot is running" http=(\S+)`)
-
-// ackListenAddr is the address `mfbot run` listens on, from its log.
-func ackListenAddr(b *testing.B, logs *syncBuffer) string {
-	b.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := ackRunningLine.FindStringSubmatch(logs.String()); m != nil {
-			return m[1]
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	b.Fatalf("mfbot run never said it was running:\n%s", logs.String())
-	return ""
-}
-
-func ackWait(b *testing.B, fake *slackfake.Server, what string, cond func(*slackfake.Server) bool) {
-	b.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := fake.WaitFor(ctx, cond); err != nil {
-		b.Fatalf("waiting for %s: %v", what, err)
-	}
 }
 
 // ackPercentile is the nearest-rank percentile of sorted latencies.

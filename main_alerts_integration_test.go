@@ -22,6 +22,9 @@ const alertChannel = "CALERTS01"
 // alertsYAML makes the incident life cycle fast enough for tests.
 const alertsYAML = "alerts:\n  recovery_after: 3s\n  update_interval: 1s\n"
 
+// alertEnv sends the bot's alerts to alertChannel.
+var alertEnv = map[string]string{"MFBOT_ALERT_CHANNEL": alertChannel}
+
 // alertRoots are the bot's root messages in the alert channel about a
 // service (its name stands in the alert's fields).
 func alertRoots(fake *slackfake.Server, service string) []slackfake.Message {
@@ -80,8 +83,8 @@ func waitRoot(t *testing.T, fake *slackfake.Server, what string, within time.Dur
 func TestAlertCrashGivesOneRootWithLogsThenRecovery(t *testing.T) {
 	stack := testenv.Require(t)
 	testenv.WaitHealthy(t, "remote_app_1", time.Minute)
-	fake := resFake(t)
-	resBot(t, stack, fake, alertsYAML, "MFBOT_ALERT_CHANNEL", alertChannel)
+	fake := newFake(t)
+	startBot(t, stack, fake, botOptions{YAML: alertsYAML, Env: alertEnv})
 	slash(t, fake, viewer, "help") // the bot is up and connected
 
 	crashed := time.Now()
@@ -121,8 +124,8 @@ func TestAlertCrashGivesOneRootWithLogsThenRecovery(t *testing.T) {
 func TestAlertCrashLoopIsOneRoot(t *testing.T) {
 	stack := testenv.Require(t)
 	testenv.WaitHealthy(t, "remote_app_1", time.Minute)
-	fake := resFake(t)
-	resBot(t, stack, fake, alertsYAML, "MFBOT_ALERT_CHANNEL", alertChannel)
+	fake := newFake(t)
+	startBot(t, stack, fake, botOptions{YAML: alertsYAML, Env: alertEnv})
 	slash(t, fake, viewer, "help")
 	for range 4 {
 		waitAppUp(t, stack)
@@ -141,8 +144,8 @@ func TestAlertCrashLoopIsOneRoot(t *testing.T) {
 func TestAlertCleanStopsGiveNoAlert(t *testing.T) {
 	stack := testenv.Require(t)
 	testenv.WaitHealthy(t, "remote_app_1", time.Minute)
-	fake := resFake(t)
-	resBot(t, stack, fake, alertsYAML, "MFBOT_ALERT_CHANNEL", alertChannel)
+	fake := newFake(t)
+	startBot(t, stack, fake, botOptions{YAML: alertsYAML, Env: alertEnv})
 	slash(t, fake, viewer, "help")
 
 	testenv.Docker(t, "stop", "-t", "5", "remote_app_1")
@@ -150,13 +153,13 @@ func TestAlertCleanStopsGiveNoAlert(t *testing.T) {
 	testenv.WaitHealthy(t, "remote_app_1", time.Minute)
 	// mfbot's own stop, confirmed on the console path of the catalogue.
 	slash(t, fake, operator, "stop pipeline-flows")
-	pending := resWaitMessage(t, fake, "the stop confirmation", "mf_confirm")
+	pending := waitBotMessage(t, fake, "the stop confirmation", "mf_confirm")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := fake.ClickButton(ctx, channel, pending.TS, "mf_confirm", "", operator); err != nil {
 		t.Fatal(err)
 	}
-	resWaitMessage(t, fake, "the stop outcome", "pipeline-flows stopped")
+	waitBotMessage(t, fake, "the stop outcome", "pipeline-flows stopped")
 	testenv.Docker(t, "start", "monitorfish-pipeline-flows")
 	time.Sleep(3 * time.Second) // an alert would come within a second: give it three
 	if n := len(fake.Messages(alertChannel)); n != 0 {
@@ -167,20 +170,20 @@ func TestAlertCleanStopsGiveNoAlert(t *testing.T) {
 func TestAlertMutedIsRecordedNotPosted(t *testing.T) {
 	stack := testenv.Require(t)
 	testenv.WaitHealthy(t, "remote_app_1", time.Minute)
-	fake := resFake(t)
-	resBot(t, stack, fake, "alerts:\n  recovery_after: 1m\n  update_interval: 1s\n", "MFBOT_ALERT_CHANNEL", alertChannel)
+	fake := newFake(t)
+	startBot(t, stack, fake, botOptions{YAML: "alerts:\n  recovery_after: 1m\n  update_interval: 1s\n", Env: alertEnv})
 	slash(t, fake, operator, "mute app 10m maintenance")
-	pending := resWaitMessage(t, fake, "the mute confirmation", "mf_confirm")
+	pending := waitBotMessage(t, fake, "the mute confirmation", "mf_confirm")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := fake.ClickButton(ctx, channel, pending.TS, "mf_confirm", "", operator); err != nil {
 		t.Fatal(err)
 	}
-	resWaitMessage(t, fake, "the mute outcome", "muted for 10m")
+	waitBotMessage(t, fake, "the mute outcome", "muted for 10m")
 	crashApp(t, stack, "1")
 	time.Sleep(2 * time.Second) // an alert would be posted within a second
 	slash(t, fake, viewer, "incidents")
-	resWaitMessage(t, fake, "the incident listed as muted", "docker/app", "yes")
+	waitBotMessage(t, fake, "the incident listed as muted", "docker/app", "yes")
 	if n := len(fake.Messages(alertChannel)); n != 0 {
 		t.Fatalf("%d alert message(s) while muted", n)
 	}
@@ -190,8 +193,8 @@ func TestAlertMutedIsRecordedNotPosted(t *testing.T) {
 func TestAlertDuringASlackOutageArrivesAfter(t *testing.T) {
 	stack := testenv.Require(t)
 	testenv.WaitHealthy(t, "remote_app_1", time.Minute)
-	fake := resFake(t)
-	resBot(t, stack, fake, alertsYAML, "MFBOT_ALERT_CHANNEL", alertChannel)
+	fake := newFake(t)
+	startBot(t, stack, fake, botOptions{YAML: alertsYAML, Env: alertEnv})
 	slash(t, fake, viewer, "help")
 	fake.SetDown(true)
 	crashApp(t, stack, "1")
@@ -218,16 +221,17 @@ func TestAlertSurvivesSIGKILL(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	fake := resFake(t)
+	fake := newFake(t)
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "mfbot.yaml")
-	yaml := "environments:\n  local:\n    app_url: " + stack.AppURL + "\nalerts:\n  recovery_after: 4s\n  update_interval: 1s\n"
-	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
+	cfg := stack.WriteConfig(t, "alerts:\n  recovery_after: 4s\n  update_interval: 1s\n")
+	vars := botEnv(fake, cfg, filepath.Join(dir, "mfbot.db"))
+	for k, v := range alertEnv {
+		vars[k] = v
 	}
-	env := append(os.Environ(), "MFBOT_CONFIG="+cfg, "SLACK_BOT_TOKEN="+fake.BotToken(), "SLACK_APP_TOKEN="+fake.AppToken(),
-		"SLACK_API_URL="+fake.APIURL(), "MFBOT_STORE="+filepath.Join(dir, "mfbot.db"), "MFBOT_HTTP_ADDR=127.0.0.1:0",
-		"MFBOT_ALERT_CHANNEL="+alertChannel, "MFBOT_OPERATORS="+operator)
+	env := os.Environ()
+	for k, v := range vars {
+		env = append(env, k+"="+v)
+	}
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "run")
 		cmd.Env = env

@@ -4,8 +4,6 @@ package main
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,12 +22,7 @@ func console(t *testing.T, stdin string, args ...string) (int, string) {
 
 func withStackConfig(t *testing.T, stack testenv.Stack) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "mfbot.yaml")
-	yaml := "environments:\n  local:\n    app_url: " + stack.AppURL + "\nlimits:\n  restart_timeout: 1m\n  stop_timeout: 5s\n"
-	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("MFBOT_CONFIG", path)
+	t.Setenv("MFBOT_CONFIG", stack.WriteConfig(t, ""))
 }
 
 func TestConsoleRestartAppWithYes(t *testing.T) {

@@ -3,19 +3,14 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"mfbot/adapters/store"
 	"mfbot/testenv"
 	"mfbot/testenv/slackfake"
 )
@@ -31,22 +26,10 @@ const (
 
 // httpSlackBot is a running `mfbot run` serving the Slack HTTP endpoints.
 type httpSlackBot struct {
+	*testBot
 	t    *testing.T
 	fake *slackfake.Server
 	base string // http://127.0.0.1:port
-	logs *syncBuffer
-}
-
-// httpFreeAddr picks a free port on 127.0.0.1 (listen on :0, close, reuse).
-func httpFreeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
 }
 
 // httpBot starts a fake Slack and `mfbot run` with SLACK_SIGNING_SECRET set
@@ -54,27 +37,16 @@ func httpFreeAddr(t *testing.T) string {
 // and waits until /healthz answers.
 func httpBot(t *testing.T, stack testenv.Stack, extraLimits string) *httpSlackBot {
 	t.Helper()
-	fake := slackfake.New(slackfake.Options{})
-	t.Cleanup(fake.Close) // after the bot has stopped (cleanups run last-in first-out)
-	cfgPath := filepath.Join(t.TempDir(), "mfbot.yaml")
-	yaml := "environments:\n  local:\n    app_url: " + stack.AppURL + "\nlimits:\n  restart_timeout: 1m\n  stop_timeout: 5s\n" + extraLimits
-	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	addr := httpFreeAddr(t)
-	logs, exit := runningBot(t, stack, fake, map[string]string{
-		"MFBOT_CONFIG":         cfgPath,
+	fake := newFake(t)
+	bot := startBot(t, stack, fake, botOptions{YAML: extraLimits, Env: map[string]string{
 		"SLACK_APP_TOKEN":      "",
 		"SLACK_SIGNING_SECRET": httpSigningSecret,
-		"MFBOT_HTTP_ADDR":      addr,
-	})
-	b := &httpSlackBot{t: t, fake: fake, base: "http://" + addr, logs: logs}
+	}})
+	b := &httpSlackBot{testBot: bot, t: t, fake: fake, base: "http://" + bot.listenAddr(t)}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		select {
-		case code := <-exit:
-			t.Fatalf("mfbot run exited with %d before serving:\n%s", code, logs.String())
-		default:
+		if code, ok := bot.exited(0); ok {
+			t.Fatalf("mfbot run exited with %d before serving:\n%s", code, bot.logs.String())
 		}
 		resp, err := http.Get(b.base + "/healthz")
 		if err == nil {
@@ -85,7 +57,7 @@ func httpBot(t *testing.T, stack testenv.Stack, extraLimits string) *httpSlackBo
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("/healthz never answered 200 (last error %v):\n%s", err, logs.String())
+			t.Fatalf("/healthz never answered 200 (last error %v):\n%s", err, bot.logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -186,33 +158,6 @@ func httpContainsAll(s string, want ...string) bool {
 func httpMentions(raw json.RawMessage, prefix, user string) bool {
 	s := string(raw)
 	return strings.Contains(s, prefix+" \\u003c@"+user) || strings.Contains(s, prefix+" <@"+user)
-}
-
-// httpWaitThreadTarget waits until the bot's store says the message ts is
-// about service (the store is the bot's MFBOT_STORE, opened alongside it).
-func (b *httpSlackBot) httpWaitThreadTarget(ts, service string) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st, err := store.Open(ctx, os.Getenv("MFBOT_STORE"))
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer st.Close()
-	for {
-		target, ok, err := st.ThreadTarget(ctx, channel, ts)
-		if err != nil {
-			b.t.Fatal(err)
-		}
-		if ok && target.Service == service {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			b.t.Fatalf("the bot never stored that %s is about %s (last: %+v, %v)", ts, service, target, ok)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
 }
 
 // httpStartedAt is when a container of the stack last started.
@@ -515,7 +460,9 @@ func TestSlackHTTPMentionInThreadOnce(t *testing.T) {
 	// The bot stores what its reply is about right after chat.postMessage
 	// answers with the ts; a person cannot mention it faster than that, a
 	// test can.
-	b.httpWaitThreadTarget(root.TS, "pipeline-server")
+	if target := b.threadTarget(t, root.TS); target.Service != "pipeline-server" {
+		t.Fatalf("the bot stored that %s is about %+v, want pipeline-server", root.TS, target)
+	}
 	body, h := b.fake.SignedEvent(httpSigningSecret, b.fake.AppMention(channel, root.TS, viewer, "logs"), time.Now())
 	b.httpAcked("the app_mention", b.httpPost("/slack/events", body, h))
 	// Slack retries an event it thinks was not acknowledged: same body (same

@@ -5,14 +5,10 @@ package main
 import (
 	"context"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"mfbot/adapters/store"
-	"mfbot/commands"
 	"mfbot/testenv"
 	"mfbot/testenv/slackfake"
 )
@@ -35,118 +31,6 @@ var resSecrets = []string{
 	"xoxb-000000000000-000000000000-FAKEfakeFAKEfakeFAKEfake",
 	"MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCfakeBURSTkey",
 	"U2VjcmV0S2V5TWF0ZXJpYWxGb3JUZXN0c09ubHlOb3RBUmVhbEtleUJ1cnN0",
-}
-
-// resRun is a running `mfbot run`; unlike runningBot's channel, its exit
-// status can be read by the test and still be waited for at cleanup.
-type resRun struct {
-	logs  *syncBuffer
-	store string // MFBOT_STORE
-	done  chan struct{}
-	code  int
-}
-
-// exited waits up to d for `mfbot run` to return and gives its status.
-func (r *resRun) exited(d time.Duration) (int, bool) {
-	select {
-	case <-r.done:
-		return r.code, true
-	case <-time.After(d):
-		return 0, false
-	}
-}
-
-// resBot starts `mfbot run` as runningBot does (same variables, then
-// extraEnv), with limitsYAML appended under `limits:` (e.g.
-// "  confirm_timeout: 2s\n").
-func resBot(t *testing.T, stack testenv.Stack, fake *slackfake.Server, limitsYAML string, extraEnv ...string) *resRun {
-	t.Helper()
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "mfbot.yaml")
-	yaml := "environments:\n  local:\n    app_url: " + stack.AppURL + "\nlimits:\n  restart_timeout: 1m\n  stop_timeout: 5s\n" + limitsYAML
-	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range map[string]string{
-		"MFBOT_CONFIG":         cfgPath,
-		"SLACK_BOT_TOKEN":      fake.BotToken(),
-		"SLACK_APP_TOKEN":      fake.AppToken(),
-		"SLACK_API_URL":        fake.APIURL(),
-		"MFBOT_OPERATORS":      operator,
-		"MFBOT_STORE":          filepath.Join(dir, "mfbot.db"),
-		"MFBOT_HTTP_ADDR":      "127.0.0.1:0",
-		"SLACK_SIGNING_SECRET": "",
-	} {
-		t.Setenv(k, v)
-	}
-	for i := 0; i+1 < len(extraEnv); i += 2 {
-		t.Setenv(extraEnv[i], extraEnv[i+1])
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &resRun{logs: &syncBuffer{}, store: filepath.Join(dir, "mfbot.db"), done: make(chan struct{})}
-	go func() {
-		r.code = runBotUntil(ctx, r.logs)
-		close(r.done)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if _, ok := r.exited(40 * time.Second); !ok {
-			t.Error("mfbot run did not stop")
-		}
-		if t.Failed() {
-			t.Logf("mfbot log:\n%s", r.logs.String())
-		}
-	})
-	return r
-}
-
-// threadTarget waits until the bot has recorded what its message ts is
-// about: a person needs seconds to read a reply and answer in its thread,
-// a test only milliseconds, so it waits for the bot to finish delivering.
-// The fake sees nothing of it: this reads the bot's store (SQLite in WAL
-// mode, made for concurrent readers).
-func (r *resRun) threadTarget(t *testing.T, ts string) commands.Target {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st, err := store.Open(ctx, r.store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	for {
-		target, ok, err := st.ThreadTarget(ctx, channel, ts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ok {
-			return target
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("the bot never recorded the target of its message %s", ts)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
-func resFake(t *testing.T) *slackfake.Server {
-	fake := slackfake.New(slackfake.Options{})
-	t.Cleanup(fake.Close)
-	return fake
-}
-
-// resWaitMessage waits for the bot's message in channel containing every
-// want (text or blocks) and returns it.
-func resWaitMessage(t *testing.T, fake *slackfake.Server, what string, want ...string) slackfake.Message {
-	t.Helper()
-	var m slackfake.Message
-	waitFor(t, fake, what, func(s *slackfake.Server) bool {
-		var ok bool
-		m, ok = messageWith(s, channel, want...)
-		return ok && m.BotID != ""
-	})
-	return m
 }
 
 // resBotMessages lists the bot's messages in channel containing every want.
@@ -241,12 +125,12 @@ func resEphemeralTo(s *slackfake.Server, user, want string) bool {
 // once the wait has passed, not before, and exactly once.
 func TestSlackResRateLimitedReplyArrivesAfterRetryAfter(t *testing.T) {
 	stack := testenv.Require(t)
-	fake := resFake(t)
-	resBot(t, stack, fake, "")
+	fake := newFake(t)
+	startBot(t, stack, fake, botOptions{})
 
 	fake.RateLimit("chat.postMessage", 1, 2*time.Second)
 	slash(t, fake, viewer, "status")
-	resWaitMessage(t, fake, "the status reply", "remote_app_1", "pipeline-flows")
+	waitBotMessage(t, fake, "the status reply", "remote_app_1", "pipeline-flows")
 
 	calls := fake.Calls("chat.postMessage")
 	if len(calls) != 2 {
@@ -274,11 +158,11 @@ func TestSlackResRateLimitedReplyArrivesAfterRetryAfter(t *testing.T) {
 // answered.
 func TestSlackResSocketReconnects(t *testing.T) {
 	stack := testenv.Require(t)
-	fake := resFake(t)
-	resBot(t, stack, fake, "")
+	fake := newFake(t)
+	startBot(t, stack, fake, botOptions{})
 
 	slash(t, fake, viewer, "status")
-	resWaitMessage(t, fake, "the first status reply", "remote_app_1")
+	waitBotMessage(t, fake, "the first status reply", "remote_app_1")
 
 	for i, c := range []struct {
 		name  string
@@ -319,8 +203,8 @@ func TestSlackResSocketReconnects(t *testing.T) {
 // about app.
 func TestSlackResLongLogsGoToAFileInTheThread(t *testing.T) {
 	stack := testenv.Require(t)
-	fake := resFake(t)
-	resBot(t, stack, fake, "")
+	fake := newFake(t)
+	startBot(t, stack, fake, botOptions{})
 
 	resp, err := http.Get(stack.AppURL + "/control/burst?lines=500")
 	if err != nil {
@@ -333,7 +217,7 @@ func TestSlackResLongLogsGoToAFileInTheThread(t *testing.T) {
 
 	fake.RateLimit("files.completeUploadExternal", 1, 2*time.Second)
 	slash(t, fake, viewer, "logs app --tail 2000")
-	reply := resWaitMessage(t, fake, "the logs reply", "Logs of app")
+	reply := waitBotMessage(t, fake, "the logs reply", "Logs of app")
 	waitFor(t, fake, "the file's sharing rate-limited", func(s *slackfake.Server) bool {
 		return len(s.Calls("files.completeUploadExternal")) > 0
 	})
@@ -431,11 +315,11 @@ func TestSlackResLongLogsGoToAFileInTheThread(t *testing.T) {
 // answered in a new thread under it.
 func TestSlackResMentionInThreadTakesTheTarget(t *testing.T) {
 	stack := testenv.Require(t)
-	fake := resFake(t)
-	run := resBot(t, stack, fake, "")
+	fake := newFake(t)
+	run := startBot(t, stack, fake, botOptions{})
 
 	slash(t, fake, viewer, "logs pipeline-server")
-	reply := resWaitMessage(t, fake, "the pipeline-server logs reply", "Logs of pipeline-server")
+	reply := waitBotMessage(t, fake, "the pipeline-server logs reply", "Logs of pipeline-server")
 	if target := run.threadTarget(t, reply.TS); target.Service != "pipeline-server" {
 		t.Fatalf("the reply is recorded as about %+v, want pipeline-server", target)
 	}
@@ -494,13 +378,13 @@ func TestSlackResMentionInThreadTakesTheTarget(t *testing.T) {
 // 5a. Cancel → nothing happens; a third user's Cancel is refused.
 func TestSlackResCancelDoesNothing(t *testing.T) {
 	stack := testenv.Require(t)
-	fake := resFake(t)
-	resBot(t, stack, fake, "")
+	fake := newFake(t)
+	startBot(t, stack, fake, botOptions{})
 	const target = "monitorfish-pipeline-flows"
 	before := resContainer(t, target)
 
 	slash(t, fake, operator, "stop pipeline-flows")
-	pending := resWaitMessage(t, fake, "the confirmation message", "mf_confirm", "mf_cancel")
+	pending := waitBotMessage(t, fake, "the confirmation message", "mf_confirm", "mf_cancel")
 
 	// Neither operator nor requester: refused, to that user only.
 	resClick(t, fake, pending.TS, "mf_cancel", resThirdUser)
@@ -528,13 +412,13 @@ func TestSlackResCancelDoesNothing(t *testing.T) {
 // 5b. A Confirm clicked after limits.confirm_timeout → expired, nothing done.
 func TestSlackResExpiredConfirmDoesNothing(t *testing.T) {
 	stack := testenv.Require(t)
-	fake := resFake(t)
-	resBot(t, stack, fake, "  confirm_timeout: 2s\n")
+	fake := newFake(t)
+	startBot(t, stack, fake, botOptions{YAML: "  confirm_timeout: 2s\n"})
 	const target = "monitorfish-pipeline-flows"
 	before := resContainer(t, target)
 
 	slash(t, fake, operator, "stop pipeline-flows")
-	pending := resWaitMessage(t, fake, "the confirmation message", "mf_confirm")
+	pending := waitBotMessage(t, fake, "the confirmation message", "mf_confirm")
 	// Nothing to wait on here but the clock: the confirmation was created
 	// before the message was posted, so 3 s after the post it has expired.
 	time.Sleep(time.Until(pending.Time.Add(3 * time.Second)))
@@ -557,11 +441,11 @@ func TestSlackResExpiredConfirmDoesNothing(t *testing.T) {
 // (removed afterwards) for a mention.
 func TestSlackResSlowCommandShowsItIsWorking(t *testing.T) {
 	stack := testenv.Require(t)
-	fake := resFake(t)
-	resBot(t, stack, fake, "")
+	fake := newFake(t)
+	startBot(t, stack, fake, botOptions{})
 
 	ack := slash(t, fake, viewer, "stats")
-	reply := resWaitMessage(t, fake, "the stats reply", "Resource usage")
+	reply := waitBotMessage(t, fake, "the stats reply", "Resource usage")
 	var working *slackfake.ResponsePost
 	for _, p := range fake.ResponsePosts(ack.ResponseURL) {
 		if strings.Contains(p.Text+string(p.Blocks), "Working on") {
@@ -624,8 +508,8 @@ func TestSlackResSlowCommandShowsItIsWorking(t *testing.T) {
 // exits 1 rather than staying connected and answering nothing.
 func TestSlackResRevokedTokenStopsTheBot(t *testing.T) {
 	stack := testenv.Require(t)
-	fake := resFake(t)
-	run := resBot(t, stack, fake, "")
+	fake := newFake(t)
+	run := startBot(t, stack, fake, botOptions{})
 
 	slash(t, fake, viewer, "help")
 	waitFor(t, fake, "the help answer", func(s *slackfake.Server) bool {
@@ -658,24 +542,24 @@ func TestSlackResRefusedAppTokenStopsTheBot(t *testing.T) {
 	stack := testenv.Require(t)
 	for _, c := range []struct {
 		name, code string
-		env        []string
+		env        map[string]string
 		before     func(*slackfake.Server) // before the bot starts
 		after      func(*slackfake.Server) // once it is connected
 	}{
 		{name: "expired at start", code: "token_expired",
 			before: func(f *slackfake.Server) { f.FailNext("apps.connections.open", "token_expired") }},
-		{name: "unknown at start", code: "invalid_auth", env: []string{"SLACK_APP_TOKEN", "xapp-1-A0FAKEAPP-0000-not-this-one"}},
+		{name: "unknown at start", code: "invalid_auth", env: map[string]string{"SLACK_APP_TOKEN": "xapp-1-A0FAKEAPP-0000-not-this-one"}},
 		{name: "revoked at reconnection", code: "token_revoked", after: func(f *slackfake.Server) {
 			f.FailNext("apps.connections.open", "token_revoked")
 			f.Disconnect("refresh_requested")
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			fake := resFake(t)
+			fake := newFake(t)
 			if c.before != nil {
 				c.before(fake)
 			}
-			run := resBot(t, stack, fake, "", c.env...)
+			run := startBot(t, stack, fake, botOptions{Env: c.env})
 			if c.after != nil {
 				waitFor(t, fake, "the bot connected", func(s *slackfake.Server) bool { return s.Connections() == 1 })
 				c.after(fake)
@@ -702,8 +586,8 @@ func TestSlackResRefusedAppTokenStopsTheBot(t *testing.T) {
 // and the reply arrives once Slack is back.
 func TestSlackResReplyArrivesAfterSlackOutage(t *testing.T) {
 	stack := testenv.Require(t)
-	fake := resFake(t)
-	resBot(t, stack, fake, "")
+	fake := newFake(t)
+	startBot(t, stack, fake, botOptions{})
 
 	slash(t, fake, viewer, "status")
 	fake.SetDown(true)
@@ -720,7 +604,7 @@ func TestSlackResReplyArrivesAfterSlackOutage(t *testing.T) {
 		}
 		return false
 	})
-	reply := resWaitMessage(t, fake, "the status reply after the outage", "remote_app_1")
+	reply := waitBotMessage(t, fake, "the status reply after the outage", "remote_app_1")
 	if reply.Time.Before(upAt) {
 		t.Errorf("reply posted at %s, before Slack was back at %s", reply.Time, upAt)
 	}

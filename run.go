@@ -101,6 +101,9 @@ func runBot(ctx context.Context, args []string, stderr io.Writer) int {
 	select {
 	case <-ctx.Done():
 	case failure = <-errs:
+		if ctx.Err() != nil {
+			failure = nil // a component noticing the shutdown, not a failure
+		}
 	}
 	stop()
 	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), shutdownGrace)

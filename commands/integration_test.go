@@ -6,8 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,18 +20,17 @@ import (
 // The test stack's app is started with this database password in ENV_DB_URL.
 const stackSecret = "Sup3rS3cr3t-test"
 
+// catalogueFor builds the catalogue of the test stack's configuration, on
+// the Docker engine at dockerHost when set (as DOCKER_HOST gives it to the
+// default environment; no other variable is read).
 func catalogueFor(t *testing.T, stack testenv.Stack, dockerHost string) *commands.Catalogue {
 	t.Helper()
-	env := "    app_url: " + stack.AppURL + "\n"
-	if dockerHost != "" {
-		env += "    docker_host: " + dockerHost + "\n"
-	}
-	yaml := "environments:\n  local:\n" + env + "limits:\n  restart_timeout: 1m\n  stop_timeout: 5s\n"
-	path := filepath.Join(t.TempDir(), "mfbot.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(path, func(string) (string, bool) { return "", false })
+	cfg, err := config.Load(stack.WriteConfig(t, ""), func(name string) (string, bool) {
+		if name == "DOCKER_HOST" && dockerHost != "" {
+			return dockerHost, true
+		}
+		return "", false
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +39,27 @@ func Require(t testing.TB) Stack {
 		ComposeFile: os.Getenv("MFBOT_TEST_COMPOSE_FILE"),
 		Fakeapp:     os.Getenv("MFBOT_TEST_FAKEAPP"),
 	}
+}
+
+// ConfigYAML is mfbot's configuration for the test stack: one environment,
+// local, whose app is the stack's, with restart and stop timeouts short
+// enough for tests. extra is appended: indented lines go on under limits:
+// (e.g. "  confirm_timeout: 2s\n"), unindented ones add sections (e.g.
+// "alerts:\n  recovery_after: 3s\n").
+func (s Stack) ConfigYAML(extra string) string {
+	return "environments:\n  local:\n    app_url: " + s.AppURL + "\n" +
+		"limits:\n  restart_timeout: 1m\n  stop_timeout: 5s\n" + extra
+}
+
+// WriteConfig writes ConfigYAML(extra) to mfbot.yaml in a new temporary
+// directory of the test and returns its path.
+func (s Stack) WriteConfig(t testing.TB, extra string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "mfbot.yaml")
+	if err := os.WriteFile(path, []byte(s.ConfigYAML(extra)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // AppImage is the app's image reference for a tag (v1, v2, snapshot).
