@@ -141,6 +141,9 @@ type call struct {
 	verb    *verb
 	args    Args
 	service *config.Service // nil for verbs without target or when omitted
+	// around is the moment the thread's target is about, when the service
+	// came from it (zero otherwise).
+	around  time.Time
 	request Request
 }
 
@@ -287,6 +290,7 @@ func (c *Catalogue) parse(req Request) (*call, Reply, bool) {
 			svcName = args.Positional[0]
 		} else if req.Default != nil && req.Default.Env == env.Config.Name && req.Default.Service != "" {
 			svcName = req.Default.Service
+			cl.around = req.Default.At
 		}
 		if svcName == "" {
 			if v.target == serviceTarget {

@@ -406,3 +406,40 @@ func TestAuditVerb(t *testing.T) {
 		t.Fatalf("limit 500: %s", rep.Status)
 	}
 }
+
+// loggingEngine records the log queries it answers.
+type loggingEngine struct {
+	recordingEngine
+	queries []LogQuery
+}
+
+func (e *loggingEngine) Logs(_ context.Context, _ string, q LogQuery, sink func(LogLine) error) error {
+	e.queries = append(e.queries, q)
+	return sink(LogLine{Stream: "stdout", Text: "Exception in thread main"})
+}
+
+func TestLogsInAnAlertThreadShowTheFailure(t *testing.T) {
+	cfg := loadConfig(t, "environments:\n  prod: {}\n")
+	engine := &loggingEngine{recordingEngine: recordingEngine{containers: []Container{{ID: "a1", Name: "remote_app_1", State: "running"}}}}
+	c, err := New(cfg, []*Environment{{Config: cfg.Environments[0], Docker: engine}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	failure := time.Date(2026, 11, 27, 3, 12, 0, 0, time.UTC)
+	thread := &Target{Env: "prod", Service: "app", At: failure}
+	rep := c.Run(context.Background(), Request{Line: "logs", User: "U1", Via: ViaConsole, Default: thread})
+	if rep.Status != StatusOK || !strings.Contains(rep.Title, "after the failure of 03:12:00 UTC") {
+		t.Fatalf("%s: %s", rep.Status, rep.Title)
+	}
+	if q := engine.queries[0]; !q.Until.Equal(failure.Add(30 * time.Second)) {
+		t.Fatalf("until %v", q.Until)
+	}
+	// An explicit window, or another service, is the user's choice.
+	c.Run(context.Background(), Request{Line: "logs --since 5m", User: "U1", Via: ViaConsole, Default: thread})
+	c.Run(context.Background(), Request{Line: "logs app", User: "U1", Via: ViaConsole, Default: thread})
+	for _, q := range engine.queries[1:] {
+		if !q.Until.IsZero() {
+			t.Fatalf("until %v for an explicit request", q.Until)
+		}
+	}
+}

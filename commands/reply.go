@@ -114,4 +114,7 @@ type Confirmation struct {
 type Target struct {
 	Env     string
 	Service string
+	// At is the moment the message is about (an alert's last failure):
+	// `logs` in its thread shows the lines around it. Zero: now.
+	At time.Time
 }

@@ -29,6 +29,12 @@ func (c *Catalogue) logs(ctx context.Context, call *call) (Reply, error) {
 	if d, ok := call.args.Durations["until"]; ok {
 		q.Until = now.Add(-d)
 	}
+	// In an alert's thread, a bare `logs` shows the lines around the
+	// failure rather than whatever the container printed since.
+	aroundFailure := !call.around.IsZero() && !call.args.Has("since") && !call.args.Has("until")
+	if aroundFailure {
+		q.Until = call.around.Add(afterFailure)
+	}
 	grep := call.args.Regexps["grep"]
 	if grep != nil {
 		q.Tail = c.cfg.Limits.MaxTail
@@ -44,6 +50,9 @@ func (c *Catalogue) logs(ctx context.Context, call *call) (Reply, error) {
 	if grep != nil {
 		title = fmt.Sprintf("Logs of %s (%s) matching %s, last %d", call.service.Name, ctr.Name, grep, lines.len())
 	}
+	if aroundFailure {
+		title += fmt.Sprintf(" up to %s after the failure of %s", afterFailure, call.around.UTC().Format("15:04:05 UTC"))
+	}
 	rep := Reply{Status: StatusOK, Title: title, Actions: []Action{logsAction(call)}}
 	if lines.len() == 0 {
 		rep.Blocks = []Block{&Text{Text: "No log lines in that window."}}
@@ -52,6 +61,10 @@ func (c *Catalogue) logs(ctx context.Context, call *call) (Reply, error) {
 	rep.Blocks = []Block{&Code{Text: lines.join()}}
 	return rep, nil
 }
+
+// afterFailure is how far past a failure `logs` in an alert's thread reads:
+// the crash itself and the first lines of the restart.
+const afterFailure = 30 * time.Second
 
 // collectLogs streams a container's logs through the line redactor and an
 // optional filter into a ring of the last keep lines.

@@ -226,6 +226,9 @@ CREATE TABLE watch_cursors (
 	PRIMARY KEY (env, source)
 );
 `},
+		{6, "the moment a thread is about", `
+ALTER TABLE thread_targets ADD COLUMN at_ns INTEGER NOT NULL DEFAULT 0;
+`},
 	}
 }
 
@@ -269,9 +272,9 @@ DELETE FROM confirmations
 WHERE expires_ns < ? OR (state <> 'pending' AND decided_ns < ?)`,
 
 		upsertThreadTarget: `
-INSERT INTO thread_targets (channel, ts, env, service, saved_ns) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (channel, ts) DO UPDATE SET env = excluded.env, service = excluded.service, saved_ns = excluded.saved_ns`,
-		selectThreadTarget: `SELECT env, service FROM thread_targets WHERE channel = ? AND ts = ?`,
+INSERT INTO thread_targets (channel, ts, env, service, saved_ns, at_ns) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (channel, ts) DO UPDATE SET env = excluded.env, service = excluded.service, saved_ns = excluded.saved_ns, at_ns = excluded.at_ns`,
+		selectThreadTarget: `SELECT env, service, at_ns FROM thread_targets WHERE channel = ? AND ts = ?`,
 		purgeThreadTargets: `DELETE FROM thread_targets WHERE saved_ns < ?`,
 
 		insertMute:  `INSERT INTO mutes (env, target, until_ns, reason, created_by, created_ns) VALUES (?, ?, ?, ?, ?, ?)`,

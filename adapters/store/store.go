@@ -103,8 +103,8 @@ type queries struct {
 	selectConfirmation string // id → the insert's columns then state, decided_by, decided_at
 	purgeConfirmations string // older_than, older_than
 
-	upsertThreadTarget string // channel, ts, env, service, saved_at
-	selectThreadTarget string // channel, ts → env, service
+	upsertThreadTarget string // channel, ts, env, service, saved_at, at
+	selectThreadTarget string // channel, ts → env, service, at
 	purgeThreadTargets string // older_than
 
 	insertIncident  string // env, source, target, state, closed, first, last, closed_at, up_since, count, exit_code, oom, reason, detail, failures, timeline, noted, saved_at

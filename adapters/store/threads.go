@@ -16,7 +16,14 @@ func (s *Store) SaveThreadTarget(ctx context.Context, channel, ts string, t comm
 	if channel == "" || ts == "" {
 		return errors.New("save thread target: empty channel or message ts")
 	}
-	_, err := s.write.ExecContext(ctx, s.q.upsertThreadTarget, channel, ts, t.Env, t.Service, time.Now().UnixNano())
+	var at int64
+	if !t.At.IsZero() {
+		var err error
+		if at, err = toNanos(t.At); err != nil {
+			return fmt.Errorf("save thread target of %s/%s: %w", channel, ts, err)
+		}
+	}
+	_, err := s.write.ExecContext(ctx, s.q.upsertThreadTarget, channel, ts, t.Env, t.Service, time.Now().UnixNano(), at)
 	if err != nil {
 		return fmt.Errorf("save thread target of %s/%s: %w", channel, ts, err)
 	}
@@ -27,12 +34,16 @@ func (s *Store) SaveThreadTarget(ctx context.Context, channel, ts string, t comm
 // when nothing was saved for it.
 func (s *Store) ThreadTarget(ctx context.Context, channel, ts string) (commands.Target, bool, error) {
 	var t commands.Target
-	err := s.read.QueryRowContext(ctx, s.q.selectThreadTarget, channel, ts).Scan(&t.Env, &t.Service)
+	var at int64
+	err := s.read.QueryRowContext(ctx, s.q.selectThreadTarget, channel, ts).Scan(&t.Env, &t.Service, &at)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return commands.Target{}, false, nil
 	case err != nil:
 		return commands.Target{}, false, fmt.Errorf("read thread target of %s/%s: %w", channel, ts, err)
+	}
+	if at != 0 {
+		t.At = fromNanos(at)
 	}
 	return t, true, nil
 }

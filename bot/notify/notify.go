@@ -366,6 +366,7 @@ func (n *Notifier) update(ctx context.Context, inc *incident.Incident, p *incide
 		return err
 	}
 	n.log.Info("alert updated", "incident", inc.ID, "key", inc.Key.String(), "state", inc.State, "count", inc.Count, "ts", p.RootTS)
+	n.rememberTarget(ctx, inc, *p) // the thread's "around the failure" follows the last one
 	n.event(EventUpdated, inc)
 	return nil
 }
@@ -459,7 +460,7 @@ func (n *Notifier) rememberTarget(ctx context.Context, inc *incident.Incident, p
 	if n.opts.Threads == nil {
 		return
 	}
-	t := commands.Target{Env: inc.Key.Env, Service: inc.Key.Target}
+	t := commands.Target{Env: inc.Key.Env, Service: inc.Key.Target, At: inc.LastSeen}
 	if err := n.opts.Threads.SaveThreadTarget(ctx, p.Channel, p.RootTS, t); err != nil {
 		n.log.Warn("could not remember the alert's target", "incident", inc.ID, "err", err)
 	}

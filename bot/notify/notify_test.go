@@ -269,7 +269,7 @@ func TestOpenPostsOneRootThenItsThreadInOrder(t *testing.T) {
 	if !strings.Contains(logs.Text, "Last log lines before the failure") || !strings.Contains(strings.ReplaceAll(string(logs.Blocks), `\u0026`, "&"), "line 2 &lt;b&gt;") {
 		t.Errorf("logs post: %q %s", logs.Text, logs.Blocks)
 	}
-	if tgt, ok, err := h.store.ThreadTarget(context.Background(), alerts, root.TS); !ok || err != nil || tgt != (commands.Target{Env: "prod", Service: "app"}) {
+	if tgt, ok, err := h.store.ThreadTarget(context.Background(), alerts, root.TS); !ok || err != nil || tgt.Env != "prod" || tgt.Service != "app" || tgt.At.IsZero() {
 		t.Errorf("thread target: %+v %v %v", tgt, ok, err)
 	}
 
