@@ -186,10 +186,11 @@ func (c *Client) Post(ctx context.Context, channel, threadTS string, m Message) 
 // Update replaces the message channel/ts with m (chat.update) and uploads
 // m.Files in its thread. Every call uploads m.Files again: pass a message
 // without files when only the text changes.
+//
+// Updates are not paced: the one-message-per-second-per-channel rule is
+// chat.postMessage's; chat.update has its method's rate limit, whose 429s
+// are waited out like any other.
 func (c *Client) Update(ctx context.Context, channel, ts string, m Message) error {
-	if err := c.pacer.wait(ctx, channel); err != nil {
-		return fmt.Errorf("slack chat.update: %w", err)
-	}
 	update := func(m Message) error {
 		opts := messageOptions(m)
 		return c.call(ctx, "chat.update", func(ctx context.Context) error {

@@ -17,10 +17,12 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	slackapi "mfbot/adapters/slack"
@@ -97,6 +99,8 @@ type Notifier struct {
 	log     *slog.Logger
 	kick    chan struct{}
 	retry   map[int64]retryState // incidents Slack refused, by ID (Run's goroutine only)
+	// yielded: the last pass stopped early for new incidents (Run's goroutine only).
+	yielded bool
 }
 
 type retryState struct {
@@ -129,6 +133,25 @@ func New(store incident.Store, api Slack, channel string, opts Options) *Notifie
 	}
 	return &Notifier{store: store, api: api, channel: channel, opts: opts,
 		log: opts.Log.With("component", "notify"), kick: make(chan struct{}, 1), retry: map[int64]retryState{}}
+}
+
+// rootRank orders incidents without a root message before the others.
+func rootRank(p incident.Notification) int {
+	if p.RootTS == "" {
+		return 0
+	}
+	return 1
+}
+
+// kicked consumes a pending Kick, if any, and keeps it for Run's next wait.
+func (n *Notifier) kicked() bool {
+	select {
+	case <-n.kick:
+		n.Kick()
+		return true
+	default:
+		return false
+	}
 }
 
 // Kick makes Run look at the store now (after an incident was saved or a
@@ -211,14 +234,35 @@ func (n *Notifier) pass(ctx context.Context) (time.Time, error) {
 			wake = t
 		}
 	}
+	// New incidents first: in a storm, a first alert must not wait behind
+	// the updates and timelines of older ones (the channel's posts are
+	// paced). The order of opening is kept within each group.
+	slices.SortStableFunc(pending, func(a, b incident.Notification) int {
+		return cmp.Compare(rootRank(a), rootRank(b))
+	})
 	live := make(map[int64]bool, len(pending))
-	for _, p := range pending {
+	mayYield := !n.yielded
+	n.yielded = false
+	for i, p := range pending {
 		live[p.IncidentID] = true
+		if p.RootTS != "" && mayYield && n.kicked() {
+			// Something was opened or changed meanwhile: start a new pass
+			// so that a new root goes before the rest of this one (once:
+			// a stream of kicks must not starve the updates).
+			for _, rest := range pending[i:] {
+				live[rest.IncidentID] = true
+			}
+			n.yielded = true
+			return n.opts.Now(), nil
+		}
 		if r, ok := n.retry[p.IncidentID]; ok && n.opts.Now().Before(r.at) {
 			soonest(r.at)
 			continue
 		}
-		next, err := n.deliver(ctx, p)
+		// While other incidents still wait for their root, post only this
+		// one's root: every first alert goes out before any thread.
+		rootOnly := p.RootTS == "" && i+1 < len(pending) && pending[i+1].RootTS == ""
+		next, err := n.deliver(ctx, p, rootOnly)
 		switch {
 		case err == nil:
 			delete(n.retry, p.IncidentID)
@@ -247,7 +291,7 @@ func (n *Notifier) pass(ctx context.Context) (time.Time, error) {
 // deliver brings one incident's Slack messages up to date, as far as
 // mutes and the update interval allow; it returns when the incident is
 // next due (zero: when something changes).
-func (n *Notifier) deliver(ctx context.Context, p incident.Notification) (time.Time, error) {
+func (n *Notifier) deliver(ctx context.Context, p incident.Notification, rootOnly bool) (time.Time, error) {
 	inc, err := n.store.Incident(ctx, p.IncidentID)
 	if errors.Is(err, incident.ErrNotFound) {
 		return time.Time{}, nil // purged meanwhile
@@ -274,6 +318,9 @@ func (n *Notifier) deliver(ctx context.Context, p incident.Notification) (time.T
 		}
 		if err := n.postRoot(ctx, inc, &p); err != nil {
 			return time.Time{}, err
+		}
+		if rootOnly {
+			return n.opts.Now(), nil // its thread comes once the other roots are out
 		}
 	} else if muted {
 		return time.Time{}, nil
