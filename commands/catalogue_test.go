@@ -443,3 +443,33 @@ func TestLogsInAnAlertThreadShowTheFailure(t *testing.T) {
 		}
 	}
 }
+
+type staticIncidents []IncidentSummary
+
+func (s staticIncidents) OpenIncidentSummaries(context.Context) ([]IncidentSummary, error) { return s, nil }
+
+func TestStatusCountsIncidentsAndMutes(t *testing.T) {
+	cfg := loadConfig(t, "environments:\n  prod: {}\n  dev: {}\n")
+	st, err := store.Open(context.Background(), ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now()
+	st.AddMute(context.Background(), Mute{Env: "prod", Target: "app", Until: now.Add(time.Hour), CreatedAt: now})
+	st.AddMute(context.Background(), Mute{Env: "dev", Target: MuteAll, Until: now.Add(time.Hour), CreatedAt: now})
+	incidents := staticIncidents{{Env: "prod", Target: "app", State: "open"}, {Env: "dev", Target: "db", State: "open"}, {Env: "prod", Target: "db", State: "crash-looping"}}
+	engine := &recordingEngine{containers: []Container{{ID: "a1", Name: "remote_app_1", State: "running"}}}
+	var envs []*Environment
+	for _, e := range cfg.Environments {
+		envs = append(envs, &Environment{Config: e, Docker: engine})
+	}
+	c, err := New(cfg, envs, Options{Mutes: st, Incidents: incidents})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := replyText(c.Run(context.Background(), Request{Line: "prod status", User: "U1", Via: ViaConsole}))
+	if !strings.Contains(out, "open incidents: 2") || !strings.Contains(out, "muted: app until") || strings.Contains(out, "muted: all") {
+		t.Fatalf("status:\n%s", out)
+	}
+}

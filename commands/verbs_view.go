@@ -49,6 +49,7 @@ func (c *Catalogue) status(ctx context.Context, call *call) (Reply, error) {
 	if call.env.Config.Prefect == nil {
 		notes = append(notes, "Prefect: not configured (PREFECT_API_URL)")
 	}
+	notes = append(notes, c.alertSummary(ctx, call.env.Config.Name)...)
 	if len(notes) > 0 {
 		blocks = append(blocks, &Text{Text: strings.Join(notes, " · ")})
 	}
@@ -387,4 +388,38 @@ func keys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// alertSummary counts the environment's open incidents and active mutes
+// for `status` (nothing when the bot keeps no incidents, as the console).
+func (c *Catalogue) alertSummary(ctx context.Context, env string) []string {
+	if c.incidents == nil || c.mutes == nil {
+		return nil
+	}
+	var notes []string
+	open, err := c.incidents.OpenIncidentSummaries(ctx)
+	if err != nil {
+		return []string{"incidents: " + err.Error()}
+	}
+	n := 0
+	for _, inc := range open {
+		if inc.Env == env {
+			n++
+		}
+	}
+	notes = append(notes, fmt.Sprintf("open incidents: %d", n))
+	mutes, err := c.mutes.ActiveMutes(ctx, c.now())
+	if err != nil {
+		return append(notes, "mutes: "+err.Error())
+	}
+	var active []string
+	for _, m := range mutes {
+		if m.Env == env {
+			active = append(active, m.Target+" until "+m.Until.UTC().Format("15:04 UTC"))
+		}
+	}
+	if len(active) > 0 {
+		notes = append(notes, "muted: "+strings.Join(active, ", "))
+	}
+	return notes
 }
