@@ -446,7 +446,9 @@ func TestLogsInAnAlertThreadShowTheFailure(t *testing.T) {
 
 type staticIncidents []IncidentSummary
 
-func (s staticIncidents) OpenIncidentSummaries(context.Context) ([]IncidentSummary, error) { return s, nil }
+func (s staticIncidents) OpenIncidentSummaries(context.Context) ([]IncidentSummary, error) {
+	return s, nil
+}
 
 func TestStatusCountsIncidentsAndMutes(t *testing.T) {
 	cfg := loadConfig(t, "environments:\n  prod: {}\n  dev: {}\n")
