@@ -477,8 +477,20 @@ func TestRateLimitStormKeepsOrder(t *testing.T) {
 	if len(msgs) != 3 || limited.Load() != 3 {
 		t.Fatalf("%d messages after %d rate limits; want 3 after 3", len(msgs), limited.Load())
 	}
-	// The roots first, in order of opening, then app's logs in its thread.
-	if !strings.Contains(msgs[0].Text, "app in prod") || !strings.Contains(msgs[1].Text, "db in prod") || msgs[2].ThreadTS != msgs[0].TS {
+	// The roots in order of opening; app's logs in its thread, after its
+	// root (before db's root if db was not open yet at that pass).
+	appRoot, dbRoot, logs := -1, -1, -1
+	for i, m := range msgs {
+		switch {
+		case strings.Contains(m.Text, "app in prod"):
+			appRoot = i
+		case strings.Contains(m.Text, "db in prod"):
+			dbRoot = i
+		case m.ThreadTS != "" && m.ThreadTS != m.TS:
+			logs = i
+		}
+	}
+	if appRoot != 0 || dbRoot < 0 || logs < 0 || msgs[logs].ThreadTS != msgs[appRoot].TS {
 		t.Errorf("order: %q %q %q", msgs[0].Text, msgs[1].Text, msgs[2].Text)
 	}
 }
