@@ -91,19 +91,7 @@ func (s *Store) Confirmation(ctx context.Context, id string) (commands.Confirmat
 // those that expired before it, and returns how many it deleted. olderThan
 // should not be in the future (a still pending one expiring before it would go).
 func (s *Store) PurgeConfirmations(ctx context.Context, olderThan time.Time) (int, error) {
-	at, err := toNanos(olderThan)
-	if err != nil {
-		return 0, fmt.Errorf("purge confirmations: %w", err)
-	}
-	res, err := s.write.ExecContext(ctx, s.q.purgeConfirmations, at, at)
-	if err != nil {
-		return 0, fmt.Errorf("purge confirmations: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("purge confirmations: %w", err)
-	}
-	return int(n), nil
+	return s.purge(ctx, "purge confirmations", s.q.purgeConfirmations, 2, olderThan)
 }
 
 func scanConfirmation(row *sql.Row) (commands.ConfirmationRecord, error) {

@@ -180,19 +180,7 @@ func (s *Store) incidents(ctx context.Context, doing, query string, args ...any)
 // PurgeIncidents deletes the incidents closed before olderThan, with their
 // notification state and thread posts, and returns how many it deleted.
 func (s *Store) PurgeIncidents(ctx context.Context, olderThan time.Time) (int, error) {
-	at, err := toNanos(olderThan)
-	if err != nil {
-		return 0, fmt.Errorf("purge incidents: %w", err)
-	}
-	res, err := s.write.ExecContext(ctx, s.q.purgeIncidents, at)
-	if err != nil {
-		return 0, fmt.Errorf("purge incidents: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("purge incidents: %w", err)
-	}
-	return int(n), nil
+	return s.purge(ctx, "purge incidents", s.q.purgeIncidents, 1, olderThan)
 }
 
 type scanner interface{ Scan(dest ...any) error }

@@ -195,3 +195,25 @@ func fromNullNanos(ns sql.NullInt64) time.Time {
 	}
 	return fromNanos(ns.Int64)
 }
+
+// purge runs a DELETE of what is older than olderThan; query takes that
+// time args times. It returns how many rows went.
+func (s *Store) purge(ctx context.Context, what, query string, args int, olderThan time.Time) (int, error) {
+	at, err := toNanos(olderThan)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	params := make([]any, args)
+	for i := range params {
+		params[i] = at
+	}
+	res, err := s.write.ExecContext(ctx, query, params...)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	return int(n), nil
+}

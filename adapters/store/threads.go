@@ -51,17 +51,5 @@ func (s *Store) ThreadTarget(ctx context.Context, channel, ts string) (commands.
 // PurgeThreadTargets forgets the targets saved before olderThan and returns
 // how many it forgot.
 func (s *Store) PurgeThreadTargets(ctx context.Context, olderThan time.Time) (int, error) {
-	at, err := toNanos(olderThan)
-	if err != nil {
-		return 0, fmt.Errorf("purge thread targets: %w", err)
-	}
-	res, err := s.write.ExecContext(ctx, s.q.purgeThreadTargets, at)
-	if err != nil {
-		return 0, fmt.Errorf("purge thread targets: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("purge thread targets: %w", err)
-	}
-	return int(n), nil
+	return s.purge(ctx, "purge thread targets", s.q.purgeThreadTargets, 1, olderThan)
 }
