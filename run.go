@@ -15,12 +15,13 @@ import (
 
 	slackapi "mfbot/adapters/slack"
 	"mfbot/adapters/store"
+	"mfbot/audit"
 	"mfbot/bot"
-	"mfbot/bot/incident"
 	"mfbot/bot/notify"
 	"mfbot/bot/watch"
 	"mfbot/commands"
-	"mfbot/config"
+	"mfbot/incident"
+	"mfbot/mute"
 )
 
 // shutdownGrace bounds how long in-flight commands may finish at exit.
@@ -64,7 +65,7 @@ func runBot(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	log.Info("authenticated to Slack", "bot_user", botUser, "team", team, "store", st.Describe())
 
-	var audit commands.AuditLog = st
+	var audit audit.Log = st
 	if cfg.AuditChannel != "" {
 		mirror := bot.NewAuditMirror(st, api, cfg.AuditChannel, log)
 		go mirror.Run(ctx)
@@ -145,7 +146,7 @@ func startAlerts(ctx context.Context, a *app, st *store.Store, api *slackapi.Cli
 	rules := incident.Rules{CrashLoopRestarts: cfg.Alerts.CrashLoopRestarts, CrashLoopWindow: cfg.Alerts.CrashLoopWindow, RecoveryAfter: cfg.Alerts.RecoveryAfter}
 	alerts := &bot.Alerts{Store: st, Rules: rules, LogsBefore: a.Catalogue.LogsBefore, SaveCursor: st.SaveCursor, Log: log}
 	if cfg.AlertChannel != "" {
-		muted := mutedBy(st, cfg.Mutes, log)
+		muted := mutedBy(commands.MutePolicy(cfg, st), log)
 		n := notify.New(st, api, cfg.AlertChannel, notify.Options{UpdateInterval: cfg.Alerts.UpdateInterval, Muted: muted, Threads: st, Log: log})
 		alerts.Notify = n.Kick
 		go func() { errs <- n.Run(ctx) }()
@@ -170,27 +171,16 @@ func startAlerts(ctx context.Context, a *app, st *store.Store, api *slackapi.Cli
 	return nil
 }
 
-// mutedBy says whether an incident's notifications are muted: by a mute
-// typed in Slack (the store) or one written in the configuration.
-func mutedBy(st *store.Store, configured []config.Mute, log *slog.Logger) func(incident.Key, time.Time) bool {
+// mutedBy says whether an incident's notifications are muted, by the
+// one mute policy (the configuration's mutes and the store's).
+func mutedBy(policy mute.Policy, log *slog.Logger) func(incident.Key, time.Time) bool {
 	return func(k incident.Key, t time.Time) bool {
-		for _, m := range configured {
-			if (m.Env == "" || m.Env == k.Env) && (m.Target == commands.MuteAll || m.Target == k.Target) && t.Before(m.Until) {
-				return true
-			}
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		mutes, err := st.ActiveMutes(ctx, t)
+		muted, err := policy.Muted(ctx, k.Env, k.Target, t)
 		if err != nil {
-			log.Error("cannot read mutes: notifying", "err", err)
-			return false
+			log.Error("cannot read every mute: notifying unless a configured mute applies", "err", err)
 		}
-		for _, m := range mutes {
-			if m.Covers(k.Env, k.Target, t) {
-				return true
-			}
-		}
-		return false
+		return muted
 	}
 }

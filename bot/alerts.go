@@ -5,8 +5,8 @@ import (
 	"log/slog"
 	"time"
 
-	"mfbot/bot/incident"
 	"mfbot/commands"
+	"mfbot/incident"
 )
 
 // Alerts is the pipeline from watchers to notifications: each signal is

@@ -7,28 +7,28 @@ import (
 	"time"
 
 	slackapi "mfbot/adapters/slack"
-	"mfbot/commands"
+	"mfbot/audit"
 )
 
 // AuditMirror keeps the audit log in the store and copies each entry to a
 // Slack channel. The copy is asynchronous and bounded: a slow Slack never
 // slows a command, and the store keeps the record whatever happens.
 type AuditMirror struct {
-	commands.AuditLog
+	audit.Log
 	api     SlackAPI
 	channel string
 	log     *slog.Logger
-	queue   chan commands.AuditEntry
+	queue   chan audit.Entry
 }
 
 // NewAuditMirror wraps log; Run posts the copies.
-func NewAuditMirror(log commands.AuditLog, api SlackAPI, channel string, logger *slog.Logger) *AuditMirror {
-	return &AuditMirror{AuditLog: log, api: api, channel: channel, log: logger, queue: make(chan commands.AuditEntry, 256)}
+func NewAuditMirror(log audit.Log, api SlackAPI, channel string, logger *slog.Logger) *AuditMirror {
+	return &AuditMirror{Log: log, api: api, channel: channel, log: logger, queue: make(chan audit.Entry, 256)}
 }
 
 // AppendAudit stores the entry, then queues its copy.
-func (m *AuditMirror) AppendAudit(ctx context.Context, e commands.AuditEntry) error {
-	if err := m.AuditLog.AppendAudit(ctx, e); err != nil {
+func (m *AuditMirror) AppendAudit(ctx context.Context, e audit.Entry) error {
+	if err := m.Log.AppendAudit(ctx, e); err != nil {
 		return err
 	}
 	select {

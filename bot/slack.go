@@ -13,6 +13,7 @@ import (
 
 	slackapi "mfbot/adapters/slack"
 	"mfbot/commands"
+	"mfbot/confirm"
 )
 
 // SlackAPI is what the Slack transports need from the Web API
@@ -37,7 +38,7 @@ type ThreadStore interface {
 // Catalogue is what the Slack transports need from the command catalogue.
 type Catalogue interface {
 	Run(ctx context.Context, req commands.Request) commands.Reply
-	Decide(ctx context.Context, d commands.Decision, onClaimed func(commands.ConfirmationRecord)) (commands.Reply, commands.DecisionOutcome)
+	Decide(ctx context.Context, d commands.Decision, onClaimed func(confirm.Record)) (commands.Reply, commands.DecisionOutcome)
 }
 
 // SlashCommand is a `/mf ...` from either transport.
@@ -251,7 +252,7 @@ func (s *Slack) HandleClick(c Click) error {
 // the outcome; refusals and double clicks are answered to the clicker only.
 func (s *Slack) decide(ctx context.Context, c Click) {
 	d := commands.Decision{ID: c.Value, User: c.UserID, Channel: c.ChannelID, Confirm: slackapi.ActionOf(c.ActionID) == slackapi.ActionConfirm}
-	rep, outcome := s.catalogue.Decide(ctx, d, func(rec commands.ConfirmationRecord) {
+	rep, outcome := s.catalogue.Decide(ctx, d, func(rec confirm.Record) {
 		running := commands.Reply{Status: commands.StatusPending, Title: "Running " + rec.Command + "…", RequestedBy: rec.RequestedBy, DecidedBy: c.UserID}
 		s.replaceClicked(ctx, c, slackapi.Render(running))
 	})

@@ -3,41 +3,13 @@ package commands
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	"mfbot/config"
+	"mfbot/human"
+	"mfbot/mute"
 )
-
-// Mute silences the notifications of a target (a service, a flow, or
-// "all") in an environment until a time. Incidents are still recorded.
-type Mute struct {
-	ID        int64
-	Env       string
-	Target    string // a service or flow name, or MuteAll
-	Until     time.Time
-	Reason    string
-	By        string
-	CreatedAt time.Time
-}
-
-// MuteAll is the target of a mute covering the whole environment.
-const MuteAll = "all"
-
-// Covers says whether the mute silences target in env at t.
-func (m Mute) Covers(env, target string, t time.Time) bool {
-	return m.Env == env && (m.Target == MuteAll || m.Target == target) && t.Before(m.Until)
-}
-
-// MuteStore keeps mutes (adapters/store implements it).
-type MuteStore interface {
-	AddMute(ctx context.Context, m Mute) (Mute, error)
-	// EndMutes ends the active mutes of env for target (MuteAll or "":
-	// every mute of env) at now, and says how many it ended.
-	EndMutes(ctx context.Context, env, target string, now time.Time) (int, error)
-	ActiveMutes(ctx context.Context, now time.Time) ([]Mute, error)
-}
 
 // IncidentSummary is what `incidents` and `status` show of an incident.
 type IncidentSummary struct {
@@ -68,19 +40,19 @@ func (c *Catalogue) mute(ctx context.Context, call *call) (Reply, error) {
 		return Reply{}, err
 	}
 	now := c.now()
-	m, err := c.mutes.AddMute(ctx, Mute{Env: call.env.Config.Name, Target: target, Until: now.Add(d), Reason: reason, By: call.request.User, CreatedAt: now})
+	m, err := c.mutes.AddMute(ctx, mute.Mute{Env: call.env.Config.Name, Target: target, Until: now.Add(d), Reason: reason, By: call.request.User, CreatedAt: now})
 	if err != nil {
 		return Reply{}, err
 	}
-	fields := []Field{{"Target", target}, {"Until", m.Until.UTC().Format("2006-01-02 15:04 UTC") + " (" + humanDuration(d) + ")"}}
+	fields := []Field{{"Target", target}, {"Until", m.Until.UTC().Format("2006-01-02 15:04 UTC") + " (" + human.Duration(d) + ")"}}
 	if reason != "" {
 		fields = append(fields, Field{"Reason", reason})
 	}
 	about := &Target{Env: call.env.Config.Name}
-	if target != MuteAll {
+	if target != mute.All {
 		about.Service = target
 	}
-	return Reply{Status: StatusOK, Title: fmt.Sprintf("Alerts for %s in %s muted for %s", target, call.env.Config.Name, humanDuration(d)),
+	return Reply{Status: StatusOK, Title: fmt.Sprintf("Alerts for %s in %s muted for %s", target, call.env.Config.Name, human.Duration(d)),
 		Blocks:  []Block{&Fields{Fields: fields}, &Text{Text: "Incidents are still recorded (`incidents`)."}},
 		Actions: []Action{{Label: "Unmute", Command: call.env.Config.Name + " unmute " + target}},
 		Target:  about,
@@ -94,7 +66,7 @@ func (c *Catalogue) muteArgs(call *call) (target string, d time.Duration, reason
 		return "", 0, "", &UsageError{Msg: "mute needs a target and a duration, e.g. `mute app 1h deploying`."}
 	}
 	target = strings.ToLower(pos[0])
-	if target != MuteAll {
+	if target != mute.All {
 		if _, ok := call.env.Config.Service(target); !ok {
 			return "", 0, "", &UsageError{Msg: fmt.Sprintf("Unknown service %q. Services: %s, or all.", pos[0], strings.Join(call.env.Config.ServiceNames(), ", "))}
 		}
@@ -124,12 +96,12 @@ func (c *Catalogue) unmute(ctx context.Context, call *call) (Reply, error) {
 	if c.mutes == nil {
 		return Reply{}, fmt.Errorf("mutes need the store (MFBOT_STORE), which is not open")
 	}
-	target := MuteAll
+	target := mute.All
 	switch len(call.args.Positional) {
 	case 0:
 	case 1:
 		target = strings.ToLower(call.args.Positional[0])
-		if _, ok := call.env.Config.Service(target); !ok && target != MuteAll {
+		if _, ok := call.env.Config.Service(target); !ok && target != mute.All {
 			return Reply{}, &UsageError{Msg: fmt.Sprintf("Unknown service %q. Services: %s, or all.", call.args.Positional[0], strings.Join(call.env.Config.ServiceNames(), ", "))}
 		}
 	default:
@@ -155,7 +127,7 @@ func (c *Catalogue) incidentsVerb(ctx context.Context, _ *call) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	mutes, err := c.mutes.ActiveMutes(ctx, c.now())
+	mutes, err := c.mutePolicy.Active(ctx, c.now())
 	if err != nil {
 		return Reply{}, err
 	}
@@ -167,7 +139,7 @@ func (c *Catalogue) incidentsVerb(ctx context.Context, _ *call) (Reply, error) {
 		t := &Table{Header: []string{"env", "target", "state", "since", "count", "exit", "muted"}}
 		for _, inc := range open {
 			muted := ""
-			if slices.ContainsFunc(mutes, func(m Mute) bool { return m.Covers(inc.Env, inc.Target, now) }) {
+			if mute.Covering(mutes, inc.Env, inc.Target, now) {
 				muted = "yes"
 			}
 			exit := ""
@@ -177,16 +149,30 @@ func (c *Catalogue) incidentsVerb(ctx context.Context, _ *call) (Reply, error) {
 			if inc.OOM {
 				exit += " OOM"
 			}
-			t.Rows = append(t.Rows, []string{inc.Env, inc.Source + "/" + inc.Target, inc.State, humanDuration(now.Sub(inc.FirstSeen)) + " ago", fmt.Sprint(inc.Count), strings.TrimSpace(exit), muted})
+			t.Rows = append(t.Rows, []string{inc.Env, inc.Source + "/" + inc.Target, inc.State, human.Duration(now.Sub(inc.FirstSeen)) + " ago", fmt.Sprint(inc.Count), strings.TrimSpace(exit), muted})
 		}
 		blocks = append(blocks, t)
 	}
 	if len(mutes) > 0 {
 		t := &Table{Header: []string{"muted", "until (UTC)", "by", "reason"}}
 		for _, m := range mutes {
-			t.Rows = append(t.Rows, []string{m.Env + "/" + m.Target, m.Until.UTC().Format("01-02 15:04"), m.By, m.Reason})
+			env := m.Env
+			if env == "" {
+				env = "every env"
+			}
+			t.Rows = append(t.Rows, []string{env + "/" + m.Target, m.Until.UTC().Format("01-02 15:04"), m.By, m.Reason})
 		}
 		blocks = append(blocks, t)
 	}
 	return Reply{Status: StatusOK, Title: fmt.Sprintf("%d open incident(s), %d active mute(s)", len(open), len(mutes)), Blocks: blocks}, nil
+}
+
+// MutePolicy is the one mute policy of mfbot: the mutes written in the
+// configuration and those typed by users (store; nil: none).
+func MutePolicy(cfg *config.Config, store mute.Store) mute.Policy {
+	p := mute.Policy{Store: store}
+	for _, m := range cfg.Mutes {
+		p.Configured = append(p.Configured, mute.Mute{Env: m.Env, Target: m.Target, Until: m.Until, Reason: m.Reason, By: mute.ByConfiguration})
+	}
+	return p
 }

@@ -12,13 +12,17 @@ import (
 	"strings"
 	"time"
 
+	"mfbot/audit"
 	"mfbot/config"
+	"mfbot/confirm"
+	"mfbot/containers"
+	"mfbot/mute"
 )
 
 // Environment is one configured environment with its live dependencies.
 type Environment struct {
 	Config config.Environment
-	Docker Engine
+	Docker containers.Engine
 	// App reaches the backend's HTTP endpoints; nil when not wired.
 	App AppProbe
 }
@@ -50,13 +54,13 @@ type Options struct {
 	// Groups resolves Slack user groups in operator and viewer lists.
 	Groups GroupResolver
 	// Audit records every command and click; nil: no audit log.
-	Audit AuditLog
+	Audit audit.Log
 	// Confirmations keeps pending confirmations for Slack's buttons; nil:
 	// only the console's inline confirmation works.
-	Confirmations ConfirmationStore
+	Confirmations confirm.Store
 	// Mutes keeps maintenance windows; Incidents lists open incidents.
 	// nil: mute, unmute and incidents say they need the store.
-	Mutes     MuteStore
+	Mutes     mute.Store
 	Incidents IncidentLister
 	// ConfirmTTL is how long a confirmation stays valid (default 2 min).
 	ConfirmTTL time.Duration
@@ -72,9 +76,10 @@ type Catalogue struct {
 	verbs         map[string]*verb
 	log           *slog.Logger
 	groups        GroupResolver
-	audit         AuditLog
-	confirmations ConfirmationStore
-	mutes         MuteStore
+	audit         audit.Log
+	confirmations confirm.Store
+	mutes         mute.Store
+	mutePolicy    mute.Policy
 	incidents     IncidentLister
 	confirmTTL    time.Duration
 	now           func() time.Time
@@ -92,6 +97,7 @@ func New(cfg *config.Config, envs []*Environment, opts Options) (*Catalogue, err
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
+	c.mutePolicy = MutePolicy(cfg, opts.Mutes)
 	if c.confirmTTL == 0 {
 		c.confirmTTL = 2 * time.Minute
 	}
@@ -197,7 +203,7 @@ func denial(err error) Reply {
 
 // record audits a command.
 func (c *Catalogue) record(ctx context.Context, req Request, call *call, outcome string, started time.Time) {
-	entry := AuditEntry{Time: started, User: req.User, Channel: req.Channel, Command: c.redactor.String(req.Line),
+	entry := audit.Entry{Time: started, User: req.User, Channel: req.Channel, Command: c.redactor.String(req.Line),
 		Outcome: outcome, Duration: c.now().Sub(started), Via: req.Via}
 	if call != nil {
 		entry.Env = call.env.Config.Name
@@ -210,7 +216,7 @@ func (c *Catalogue) record(ctx context.Context, req Request, call *call, outcome
 
 // writeAudit logs an entry and appends it to the audit log; the audit log
 // failing must not fail the command, but it is logged loudly.
-func (c *Catalogue) writeAudit(ctx context.Context, entry AuditEntry) {
+func (c *Catalogue) writeAudit(ctx context.Context, entry audit.Entry) {
 	c.log.Info("audit", "user", entry.User, "channel", entry.Channel, "via", entry.Via, "env", entry.Env,
 		"line", entry.Command, "outcome", entry.Outcome, "duration", entry.Duration.Round(time.Millisecond))
 	if c.audit == nil {

@@ -12,16 +12,19 @@ import (
 	"mfbot/adapters/store"
 	. "mfbot/commands"
 	"mfbot/config"
+	"mfbot/confirm"
+	"mfbot/containers"
+	"mfbot/mute"
 )
 
 // recordingEngine is an Engine whose containers are fixed and whose
 // mutating calls are recorded, so tests can prove nothing ran.
 type recordingEngine struct {
-	Engine     // unimplemented methods panic: a test calling one is wrong
-	containers []Container
-	listErr    error
-	mu         sync.Mutex
-	mutations  []string
+	containers.Engine // unimplemented methods panic: a test calling one is wrong
+	containers        []containers.Container
+	listErr           error
+	mu                sync.Mutex
+	mutations         []string
 }
 
 func (e *recordingEngine) mutate(what string) {
@@ -30,17 +33,17 @@ func (e *recordingEngine) mutate(what string) {
 	e.mutations = append(e.mutations, what)
 }
 
-func (e *recordingEngine) Containers(context.Context) ([]Container, error) {
+func (e *recordingEngine) Containers(context.Context) ([]containers.Container, error) {
 	return e.containers, e.listErr
 }
 
-func (e *recordingEngine) Inspect(_ context.Context, id string) (ContainerDetails, error) {
+func (e *recordingEngine) Inspect(_ context.Context, id string) (containers.ContainerDetails, error) {
 	for _, c := range e.containers {
 		if c.ID == id {
-			return ContainerDetails{Container: c, StartedAt: time.Now().Add(-time.Hour)}, nil
+			return containers.ContainerDetails{Container: c, StartedAt: time.Now().Add(-time.Hour)}, nil
 		}
 	}
-	return ContainerDetails{}, errors.New("no such container")
+	return containers.ContainerDetails{}, errors.New("no such container")
 }
 
 func (e *recordingEngine) Restart(_ context.Context, id string, _ time.Duration) error {
@@ -58,9 +61,9 @@ func (e *recordingEngine) Start(_ context.Context, id string) error {
 	return nil
 }
 
-func (e *recordingEngine) Recreate(_ context.Context, id string, o RecreateOptions) (RecreateResult, error) {
+func (e *recordingEngine) Recreate(_ context.Context, id string, o containers.RecreateOptions) (containers.RecreateResult, error) {
 	e.mutate("recreate " + id)
-	return RecreateResult{OldID: id, NewID: id}, nil
+	return containers.RecreateResult{OldID: id, NewID: id}, nil
 }
 
 func testCatalogue(t *testing.T, envNames ...string) (*Catalogue, map[string]*recordingEngine) {
@@ -73,7 +76,7 @@ func testCatalogue(t *testing.T, envNames ...string) (*Catalogue, map[string]*re
 	engines := map[string]*recordingEngine{}
 	var envs []*Environment
 	for _, e := range cfg.Environments {
-		engine := &recordingEngine{containers: []Container{
+		engine := &recordingEngine{containers: []containers.Container{
 			{ID: "a1", Name: "remote_app_1", State: "running", Health: "healthy", Image: "repo/app:v1"},
 			{ID: "d1", Name: "remote_db_1", State: "running", Image: "timescale/timescaledb-postgis:1.7.4-pg11"},
 		}}
@@ -227,7 +230,7 @@ func slackCatalogue(t *testing.T, yaml string, groups GroupResolver, now func() 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	engine := &recordingEngine{containers: []Container{
+	engine := &recordingEngine{containers: []containers.Container{
 		{ID: "a1", Name: "remote_app_1", State: "running", Health: "healthy", Image: "repo/app:v1"},
 		{ID: "d1", Name: "remote_db_1", State: "running", Image: "postgis:11"},
 	}}
@@ -321,7 +324,7 @@ func TestConfirmationFlow(t *testing.T) {
 		t.Fatalf("viewer click: %v %s %v", outcome, rep.Status, engine.mutations)
 	}
 	claimed := 0
-	rep, outcome = c.Decide(ctx, Decision{ID: id, User: "UOPS", Channel: "COPS", Confirm: true}, func(ConfirmationRecord) { claimed++ })
+	rep, outcome = c.Decide(ctx, Decision{ID: id, User: "UOPS", Channel: "COPS", Confirm: true}, func(confirm.Record) { claimed++ })
 	if outcome != DecisionRan || rep.Status != StatusOK || rep.DecidedBy != "UOPS" || claimed != 1 {
 		t.Fatalf("confirm: %v %s %+v", outcome, rep.Status, rep)
 	}
@@ -410,17 +413,17 @@ func TestAuditVerb(t *testing.T) {
 // loggingEngine records the log queries it answers.
 type loggingEngine struct {
 	recordingEngine
-	queries []LogQuery
+	queries []containers.LogQuery
 }
 
-func (e *loggingEngine) Logs(_ context.Context, _ string, q LogQuery, sink func(LogLine) error) error {
+func (e *loggingEngine) Logs(_ context.Context, _ string, q containers.LogQuery, sink func(containers.LogLine) error) error {
 	e.queries = append(e.queries, q)
-	return sink(LogLine{Stream: "stdout", Text: "Exception in thread main"})
+	return sink(containers.LogLine{Stream: "stdout", Text: "Exception in thread main"})
 }
 
 func TestLogsInAnAlertThreadShowTheFailure(t *testing.T) {
 	cfg := loadConfig(t, "environments:\n  prod: {}\n")
-	engine := &loggingEngine{recordingEngine: recordingEngine{containers: []Container{{ID: "a1", Name: "remote_app_1", State: "running"}}}}
+	engine := &loggingEngine{recordingEngine: recordingEngine{containers: []containers.Container{{ID: "a1", Name: "remote_app_1", State: "running"}}}}
 	c, err := New(cfg, []*Environment{{Config: cfg.Environments[0], Docker: engine}}, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -458,10 +461,10 @@ func TestStatusCountsIncidentsAndMutes(t *testing.T) {
 	}
 	defer st.Close()
 	now := time.Now()
-	st.AddMute(context.Background(), Mute{Env: "prod", Target: "app", Until: now.Add(time.Hour), CreatedAt: now})
-	st.AddMute(context.Background(), Mute{Env: "dev", Target: MuteAll, Until: now.Add(time.Hour), CreatedAt: now})
+	st.AddMute(context.Background(), mute.Mute{Env: "prod", Target: "app", Until: now.Add(time.Hour), CreatedAt: now})
+	st.AddMute(context.Background(), mute.Mute{Env: "dev", Target: mute.All, Until: now.Add(time.Hour), CreatedAt: now})
 	incidents := staticIncidents{{Env: "prod", Target: "app", State: "open"}, {Env: "dev", Target: "db", State: "open"}, {Env: "prod", Target: "db", State: "crash-looping"}}
-	engine := &recordingEngine{containers: []Container{{ID: "a1", Name: "remote_app_1", State: "running"}}}
+	engine := &recordingEngine{containers: []containers.Container{{ID: "a1", Name: "remote_app_1", State: "running"}}}
 	var envs []*Environment
 	for _, e := range cfg.Environments {
 		envs = append(envs, &Environment{Config: e, Docker: engine})

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"mfbot/audit"
+	"mfbot/confirm"
 	"time"
 )
 
@@ -16,7 +18,7 @@ func (c *Catalogue) askConfirmation(ctx context.Context, call *call) Reply {
 	conf := &Confirmation{Prompt: c.confirmPrompt(call), Command: c.canonical(call)}
 	if c.confirmations != nil && call.request.Via != ViaConsole {
 		now := c.now()
-		p := PendingConfirmation{ID: newConfirmationID(), Command: conf.Command, Env: call.env.Config.Name,
+		p := confirm.Request{ID: newConfirmationID(), Command: conf.Command, Env: call.env.Config.Name,
 			RequestedBy: call.request.User, Channel: call.request.Channel, CreatedAt: now, ExpiresAt: now.Add(c.confirmTTL)}
 		if call.service != nil {
 			p.Target = call.service.Name
@@ -67,7 +69,7 @@ func (o DecisionOutcome) UpdatesMessage() bool { return o <= DecisionExpired }
 // cancel), and of two clicks only the first counts. onClaimed, when not
 // nil, is called once the click won and before the command runs, so the
 // message can say it is running.
-func (c *Catalogue) Decide(ctx context.Context, d Decision, onClaimed func(ConfirmationRecord)) (Reply, DecisionOutcome) {
+func (c *Catalogue) Decide(ctx context.Context, d Decision, onClaimed func(confirm.Record)) (Reply, DecisionOutcome) {
 	started := c.now()
 	req := Request{User: d.User, Channel: d.Channel, Via: ViaButton}
 	rep, outcome, rec := c.decide(ctx, d, onClaimed)
@@ -86,19 +88,19 @@ var outcomeNames = map[DecisionOutcome]string{
 	DecisionDuplicate: "duplicate", DecisionDenied: "denied", DecisionUnknown: "unknown",
 }
 
-func clickName(confirm bool) string {
-	if confirm {
+func clickName(confirmed bool) string {
+	if confirmed {
 		return "confirm"
 	}
 	return "cancel"
 }
 
-func (c *Catalogue) decide(ctx context.Context, d Decision, onClaimed func(ConfirmationRecord)) (Reply, DecisionOutcome, ConfirmationRecord) {
+func (c *Catalogue) decide(ctx context.Context, d Decision, onClaimed func(confirm.Record)) (Reply, DecisionOutcome, confirm.Record) {
 	if c.confirmations == nil {
-		return Reply{Status: StatusFailed, Title: "Confirmations are not available (no store)"}, DecisionUnknown, ConfirmationRecord{}
+		return Reply{Status: StatusFailed, Title: "Confirmations are not available (no store)"}, DecisionUnknown, confirm.Record{}
 	}
 	rec, err := c.confirmations.Confirmation(ctx, d.ID)
-	if errors.Is(err, ErrConfirmationNotFound) {
+	if errors.Is(err, confirm.ErrNotFound) {
 		return Reply{Status: StatusFailed, Title: "Unknown confirmation: nothing was done",
 			Blocks: []Block{&Text{Text: "mfbot has no record of it (another store, or purged). Type the command again."}}}, DecisionUnknown, rec
 	}
@@ -116,9 +118,9 @@ func (c *Catalogue) decide(ctx context.Context, d Decision, onClaimed func(Confi
 			return denial(err), DecisionDenied, rec
 		}
 	}
-	state := ConfirmCancelled
+	state := confirm.Cancelled
 	if d.Confirm {
-		state = ConfirmConfirmed
+		state = confirm.Confirmed
 	}
 	rec, decided, err := c.confirmations.DecideConfirmation(ctx, d.ID, state, d.User, c.now())
 	if err != nil {
@@ -126,7 +128,7 @@ func (c *Catalogue) decide(ctx context.Context, d Decision, onClaimed func(Confi
 	}
 	target := &Target{Env: rec.Env, Service: rec.Target}
 	if !decided {
-		if rec.State == ConfirmExpired {
+		if rec.State == confirm.Expired {
 			return Reply{Status: StatusCancelled, Title: "Expired: nothing was done", Target: target, RequestedBy: rec.RequestedBy,
 				Blocks: []Block{&Text{Text: fmt.Sprintf("`%s` was not confirmed within %s. Type it again.", rec.Command, c.confirmTTL)}}}, DecisionExpired, rec
 		}
@@ -145,8 +147,8 @@ func (c *Catalogue) decide(ctx context.Context, d Decision, onClaimed func(Confi
 	return rep, DecisionRan, rec
 }
 
-func (c *Catalogue) recordClick(ctx context.Context, req Request, rec ConfirmationRecord, outcome string, started time.Time) {
-	entry := AuditEntry{Time: started, User: req.User, Channel: req.Channel, Env: rec.Env, Target: rec.Target,
+func (c *Catalogue) recordClick(ctx context.Context, req Request, rec confirm.Record, outcome string, started time.Time) {
+	entry := audit.Entry{Time: started, User: req.User, Channel: req.Channel, Env: rec.Env, Target: rec.Target,
 		Command: c.redactor.String(req.Line), Outcome: outcome, Duration: c.now().Sub(started), Via: req.Via}
 	c.writeAudit(ctx, entry)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"mfbot/config"
+	"mfbot/containers"
 )
 
 // Compose's labels, which name a container's project and service.
@@ -22,11 +23,11 @@ const (
 // has used over the years. nil means the service has no container. The
 // watchers use it too, so that alerts and commands agree on which
 // container a service is.
-func ResolveContainer(svc config.Service, project string, containers []Container) *Container {
-	byName := func(name string) *Container {
-		for i := range containers {
-			if containers[i].Name == name {
-				return &containers[i]
+func ResolveContainer(svc config.Service, project string, list []containers.Container) *containers.Container {
+	byName := func(name string) *containers.Container {
+		for i := range list {
+			if list[i].Name == name {
+				return &list[i]
 			}
 		}
 		return nil
@@ -39,19 +40,19 @@ func ResolveContainer(svc config.Service, project string, containers []Container
 	if composeService == "" {
 		composeService = svc.Name
 	}
-	var labelled []*Container
-	for i := range containers {
-		l := containers[i].Labels
+	var labelled []*containers.Container
+	for i := range list {
+		l := list[i].Labels
 		// `docker compose run app …` makes one-off containers with the
 		// service's labels: a migration or a shell is not the service.
 		if l[composeProjectLabel] == project && l[composeServiceLabel] == composeService && !strings.EqualFold(l[composeOneOffLabel], "true") {
-			labelled = append(labelled, &containers[i])
+			labelled = append(labelled, &list[i])
 		}
 	}
 	if len(labelled) > 0 {
 		// Scaled or half-recreated services have several: prefer the
 		// running one, then the newest.
-		slices.SortStableFunc(labelled, func(a, b *Container) int {
+		slices.SortStableFunc(labelled, func(a, b *containers.Container) int {
 			if (a.State == "running") != (b.State == "running") {
 				if a.State == "running" {
 					return -1
@@ -73,41 +74,41 @@ func ResolveContainer(svc config.Service, project string, containers []Container
 // stackService is a service with its container, if any.
 type stackService struct {
 	Service   config.Service
-	Container *Container
+	Container *containers.Container
 }
 
 // stack resolves every service of the environment with one list call.
-func (call *call) stack(ctx context.Context) ([]stackService, []Container, error) {
-	containers, err := call.env.Docker.Containers(ctx)
+func (call *call) stack(ctx context.Context) ([]stackService, []containers.Container, error) {
+	list, err := call.env.Docker.Containers(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	out := make([]stackService, 0, len(call.env.Config.Services))
 	for _, svc := range call.env.Config.Services {
-		out = append(out, stackService{Service: svc, Container: ResolveContainer(svc, call.env.Config.ComposeProject, containers)})
+		out = append(out, stackService{Service: svc, Container: ResolveContainer(svc, call.env.Config.ComposeProject, list)})
 	}
-	return out, containers, nil
+	return out, list, nil
 }
 
 // container resolves the call's service to its container, or explains why not.
-func (call *call) container(ctx context.Context) (*Container, error) {
-	var c *Container
+func (call *call) container(ctx context.Context) (*containers.Container, error) {
+	var c *containers.Container
 	if name := call.service.Container; name != "" {
 		// A configured name needs no listing: one request instead of two.
 		d, err := call.env.Docker.Inspect(ctx, name)
 		switch {
-		case errors.Is(err, ErrNoSuchContainer):
+		case errors.Is(err, containers.ErrNoSuchContainer):
 		case err != nil:
 			return nil, err
 		case d.Name == name: // the engine also matches ID prefixes: only the name counts
 			c = &d.Container
 		}
 	} else {
-		containers, err := call.env.Docker.Containers(ctx)
+		list, err := call.env.Docker.Containers(ctx)
 		if err != nil {
 			return nil, err
 		}
-		c = ResolveContainer(*call.service, call.env.Config.ComposeProject, containers)
+		c = ResolveContainer(*call.service, call.env.Config.ComposeProject, list)
 	}
 	if c == nil {
 		return nil, fmt.Errorf("service %s has no container in %s (looked for %s)", call.service.Name, call.env.Config.Name, describeLookup(*call.service, call.env.Config.ComposeProject))

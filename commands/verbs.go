@@ -105,36 +105,6 @@ func (c *Catalogue) help(_ context.Context, call *call) (Reply, error) {
 	}}, nil
 }
 
-// humanDuration prints durations the way `docker ps` does, coarsely.
-func humanDuration(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
-	}
-	return fmt.Sprintf("%dd", int(d.Hours()/24))
-}
-
-// humanBytes prints sizes in binary units.
-func humanBytes(n int64) string {
-	if n < 0 {
-		return "?"
-	}
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%dB", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f%ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
 // imageTag is the tag part of an image reference ("latest" when none).
 func imageTag(ref string) string {
 	if strings.HasPrefix(ref, "sha256:") {

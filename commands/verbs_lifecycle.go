@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"mfbot/containers"
 	"regexp"
 	"slices"
 	"time"
@@ -23,7 +24,7 @@ func (c *Catalogue) restart(ctx context.Context, call *call) (Reply, error) {
 		}
 		return c.readyReply(ctx, call, ctr.ID, started, "restarted", nil, nil)
 	}
-	res, err := call.env.Docker.Recreate(ctx, ctr.ID, RecreateOptions{
+	res, err := call.env.Docker.Recreate(ctx, ctr.ID, containers.RecreateOptions{
 		Pull:        !call.args.Bools["no-pull"],
 		Image:       call.service.Image,
 		StopTimeout: c.cfg.Limits.StopTimeout,
@@ -35,7 +36,7 @@ func (c *Catalogue) restart(ctx context.Context, call *call) (Reply, error) {
 	if res.OldImageID != res.NewImageID {
 		image = shortDigest(res.OldDigest) + " → " + shortDigest(res.NewDigest)
 	}
-	fields := []Field{{"Image", image}}
+	fields := []Field{{"containers.Image", image}}
 	if !res.Pulled {
 		fields = append(fields, Field{"Pull", "skipped"})
 	}
@@ -71,17 +72,17 @@ func (c *Catalogue) rollback(ctx context.Context, call *call) (Reply, error) {
 		return Reply{}, fmt.Errorf("image %s is not an image of %s: refusing to run it as %s", to, repo, call.service.Name)
 	}
 	started := time.Now()
-	res, err := call.env.Docker.Recreate(ctx, ctr.ID, RecreateOptions{Image: to, StopTimeout: c.cfg.Limits.StopTimeout})
+	res, err := call.env.Docker.Recreate(ctx, ctr.ID, containers.RecreateOptions{Image: to, StopTimeout: c.cfg.Limits.StopTimeout})
 	if err != nil {
 		return Reply{}, err
 	}
-	fields := []Field{{"Image", shortDigest(res.OldDigest) + " → " + shortDigest(res.NewDigest)}}
+	fields := []Field{{"containers.Image", shortDigest(res.OldDigest) + " → " + shortDigest(res.NewDigest)}}
 	return c.readyReply(ctx, call, res.NewID, started, "rolled back", fields, nil)
 }
 
 var imageIDPattern = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 
-func belongsTo(img Image, repo string) bool {
+func belongsTo(img containers.Image, repo string) bool {
 	for _, ref := range slices.Concat(img.RepoTags, img.RepoDigests) {
 		if imageRepository(ref) == repo {
 			return true
@@ -103,7 +104,7 @@ func (c *Catalogue) stop(ctx context.Context, call *call) (Reply, error) {
 		return Reply{}, err
 	}
 	return Reply{Status: StatusOK, Title: fmt.Sprintf("%s stopped", call.service.Name),
-		Blocks:  []Block{&Fields{Fields: []Field{{"Container", d.Name}, {"State", d.State}, {"Exit code", fmt.Sprint(d.ExitCode)}}}},
+		Blocks:  []Block{&Fields{Fields: []Field{{"containers.Container", d.Name}, {"State", d.State}, {"Exit code", fmt.Sprint(d.ExitCode)}}}},
 		Actions: []Action{{Label: "Start", Command: call.env.Config.Name + " start " + call.service.Name}},
 	}, nil
 }
@@ -130,7 +131,7 @@ func (c *Catalogue) readyReply(ctx context.Context, call *call, id string, start
 	if health == "" {
 		health = "no healthcheck"
 	}
-	fields = append([]Field{{"Container", d.Name}, {"State", d.State}, {"Health", health}}, fields...)
+	fields = append([]Field{{"containers.Container", d.Name}, {"State", d.State}, {"Health", health}}, fields...)
 	fields = append(fields, Field{"Took", time.Since(started).Round(100 * time.Millisecond).String()})
 	rep := Reply{Status: StatusOK, Title: fmt.Sprintf("%s %s", call.service.Name, did), Actions: []Action{logsAction(call)}}
 	if !ready {
@@ -152,7 +153,7 @@ func (c *Catalogue) readyReply(ctx context.Context, call *call, id string, start
 
 // waitReady polls until the container is running and healthy (or running
 // for a few seconds when it has no healthcheck), it stops, or timeout passes.
-func waitReady(ctx context.Context, engine Engine, id string, timeout time.Duration) (ContainerDetails, bool, error) {
+func waitReady(ctx context.Context, engine containers.Engine, id string, timeout time.Duration) (containers.ContainerDetails, bool, error) {
 	const settle = 3 * time.Second // a container without healthcheck that survives this long is up
 	deadline := time.Now().Add(timeout)
 	for {

@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"mfbot/containers"
 	"regexp"
 	"strings"
 	"time"
@@ -22,7 +23,7 @@ func (c *Catalogue) logs(ctx context.Context, call *call) (Reply, error) {
 		tail = call.args.Ints["tail"]
 	}
 	now := time.Now()
-	q := LogQuery{Tail: tail, Stderr: call.args.Bools["stderr"]}
+	q := containers.LogQuery{Tail: tail, Stderr: call.args.Bools["stderr"]}
 	if d, ok := call.args.Durations["since"]; ok {
 		q.Since = now.Add(-d)
 	}
@@ -68,12 +69,12 @@ const afterFailure = 30 * time.Second
 
 // collectLogs streams a container's logs through the line redactor and an
 // optional filter into a ring of the last keep lines.
-func (c *Catalogue) collectLogs(ctx context.Context, env *Environment, id string, q LogQuery, grep *regexp.Regexp, keep int) (*lineRing, error) {
+func (c *Catalogue) collectLogs(ctx context.Context, env *Environment, id string, q containers.LogQuery, grep *regexp.Regexp, keep int) (*lineRing, error) {
 	lines := newLineRing(keep)
 	// One redactor per stream: stdout and stderr interleave, and a private
 	// key written to one must not end (or hide) a key written to the other.
 	redactors := map[string]*LineRedactor{}
-	err := env.Docker.Logs(ctx, id, q, func(l LogLine) error {
+	err := env.Docker.Logs(ctx, id, q, func(l containers.LogLine) error {
 		redact := redactors[l.Stream]
 		if redact == nil {
 			redact = c.redactor.Lines()
@@ -106,7 +107,7 @@ func (c *Catalogue) LogsBefore(ctx context.Context, envName, service string, unt
 	if err != nil {
 		return "", err
 	}
-	lines, err := c.collectLogs(ctx, env, ctr.ID, LogQuery{Tail: n, Until: until}, nil, n)
+	lines, err := c.collectLogs(ctx, env, ctr.ID, containers.LogQuery{Tail: n, Until: until}, nil, n)
 	if err != nil {
 		return "", err
 	}

@@ -3,6 +3,8 @@ package commands
 import (
 	"context"
 	"fmt"
+	"mfbot/containers"
+	"mfbot/human"
 	"slices"
 	"strings"
 	"sync"
@@ -30,7 +32,7 @@ func (c *Catalogue) status(ctx context.Context, call *call) (Reply, error) {
 			health = "—"
 		}
 		if d.State == "running" && !d.StartedAt.IsZero() {
-			uptime = humanDuration(time.Since(d.StartedAt))
+			uptime = human.Duration(time.Since(d.StartedAt))
 		}
 		if d.State != "running" || d.Health == "unhealthy" {
 			problems++
@@ -58,8 +60,8 @@ func (c *Catalogue) status(ctx context.Context, call *call) (Reply, error) {
 
 // inspectAll inspects the services' containers concurrently; a container
 // that vanished meanwhile keeps its list-call view.
-func (c *Catalogue) inspectAll(ctx context.Context, call *call, services []stackService) []ContainerDetails {
-	out := make([]ContainerDetails, len(services))
+func (c *Catalogue) inspectAll(ctx context.Context, call *call, services []stackService) []containers.ContainerDetails {
+	out := make([]containers.ContainerDetails, len(services))
 	var wg sync.WaitGroup
 	for i, s := range services {
 		if s.Container == nil {
@@ -68,7 +70,7 @@ func (c *Catalogue) inspectAll(ctx context.Context, call *call, services []stack
 		wg.Go(func() {
 			d, err := call.env.Docker.Inspect(ctx, s.Container.ID)
 			if err != nil {
-				d = ContainerDetails{Container: *s.Container}
+				d = containers.ContainerDetails{Container: *s.Container}
 			}
 			out[i] = d
 		})
@@ -80,7 +82,7 @@ func (c *Catalogue) inspectAll(ctx context.Context, call *call, services []stack
 // ps answers `ps`: the stack's containers, including compose containers of
 // the project that no configured service names.
 func (c *Catalogue) ps(ctx context.Context, call *call) (Reply, error) {
-	services, containers, err := call.stack(ctx)
+	services, list, err := call.stack(ctx)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -92,7 +94,7 @@ func (c *Catalogue) ps(ctx context.Context, call *call) (Reply, error) {
 			t.Rows = append(t.Rows, []string{s.Container.Name, s.Service.Name, s.Container.Image, s.Container.State, s.Container.Status})
 		}
 	}
-	for _, ctr := range containers {
+	for _, ctr := range list {
 		if !seen[ctr.ID] && ctr.Labels[composeProjectLabel] == call.env.Config.ComposeProject {
 			t.Rows = append(t.Rows, []string{ctr.Name, "(" + ctr.Labels[composeServiceLabel] + ")", ctr.Image, ctr.State, ctr.Status})
 		}
@@ -116,7 +118,7 @@ func (c *Catalogue) stats(ctx context.Context, call *call) (Reply, error) {
 			return Reply{}, err
 		}
 	}
-	samples := make([]*Stats, len(services))
+	samples := make([]*containers.Stats, len(services))
 	errs := make([]error, len(services))
 	var wg sync.WaitGroup
 	for i, s := range services {
@@ -140,13 +142,13 @@ func (c *Catalogue) stats(ctx context.Context, call *call) (Reply, error) {
 			t.Rows = append(t.Rows, []string{s.Service.Name, "error: " + errs[i].Error(), "", "", "", ""})
 		default:
 			st := samples[i]
-			mem := humanBytes(int64(st.MemoryUsage))
+			mem := human.Bytes(int64(st.MemoryUsage))
 			if st.MemoryLimit > 0 {
-				mem += fmt.Sprintf(" / %s (%.0f%%)", humanBytes(int64(st.MemoryLimit)), float64(st.MemoryUsage)/float64(st.MemoryLimit)*100)
+				mem += fmt.Sprintf(" / %s (%.0f%%)", human.Bytes(int64(st.MemoryLimit)), float64(st.MemoryUsage)/float64(st.MemoryLimit)*100)
 			}
 			t.Rows = append(t.Rows, []string{s.Service.Name, fmt.Sprintf("%.1f%%", st.CPUPercent), mem,
-				humanBytes(int64(st.NetRx)) + " / " + humanBytes(int64(st.NetTx)),
-				humanBytes(int64(st.BlockRead)) + " / " + humanBytes(int64(st.Write)), fmt.Sprint(st.PIDs)})
+				human.Bytes(int64(st.NetRx)) + " / " + human.Bytes(int64(st.NetTx)),
+				human.Bytes(int64(st.BlockRead)) + " / " + human.Bytes(int64(st.Write)), fmt.Sprint(st.PIDs)})
 		}
 	}
 	return Reply{Status: StatusOK, Title: "Resource usage in " + call.env.Config.Name, Blocks: []Block{t}}, nil
@@ -164,7 +166,7 @@ func (c *Catalogue) top(ctx context.Context, call *call) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	return Reply{Status: StatusOK, Title: fmt.Sprintf("Processes of %s (%s)", call.service.Name, ctr.Name),
+	return Reply{Status: StatusOK, Title: fmt.Sprintf("containers.Processes of %s (%s)", call.service.Name, ctr.Name),
 		Blocks: []Block{&Table{Header: p.Titles, Rows: p.Processes}}}, nil
 }
 
@@ -202,7 +204,7 @@ func (c *Catalogue) events(ctx context.Context, call *call) (Reply, error) {
 		return Reply{}, err
 	}
 	if len(evs) == 0 {
-		return Reply{Status: StatusOK, Title: "No events of the stack in the last " + humanDuration(since)}, nil
+		return Reply{Status: StatusOK, Title: "No events of the stack in the last " + human.Duration(since)}, nil
 	}
 	const maxRows = 200
 	if len(evs) > maxRows {
@@ -218,7 +220,7 @@ func (c *Catalogue) events(ctx context.Context, call *call) (Reply, error) {
 		}
 		t.Rows = append(t.Rows, []string{ev.Time.UTC().Format("01-02 15:04:05"), names[ev.Name], ev.Action, strings.Join(detail, " ")})
 	}
-	return Reply{Status: StatusOK, Title: fmt.Sprintf("Events of %s, last %s", call.env.Config.Name, humanDuration(since)), Blocks: []Block{t}}, nil
+	return Reply{Status: StatusOK, Title: fmt.Sprintf("Events of %s, last %s", call.env.Config.Name, human.Duration(since)), Blocks: []Block{t}}, nil
 }
 
 func (c *Catalogue) df(ctx context.Context, call *call) (Reply, error) {
@@ -228,11 +230,11 @@ func (c *Catalogue) df(ctx context.Context, call *call) (Reply, error) {
 	}
 	t := &Table{Header: []string{"type", "total", "active", "size", "reclaimable"}}
 	for _, r := range du.Rows {
-		reclaim := humanBytes(r.Reclaimable)
+		reclaim := human.Bytes(r.Reclaimable)
 		if r.Size > 0 {
 			reclaim += fmt.Sprintf(" (%.0f%%)", float64(r.Reclaimable)/float64(r.Size)*100)
 		}
-		t.Rows = append(t.Rows, []string{r.Kind, fmt.Sprint(r.Total), fmt.Sprint(r.Active), humanBytes(r.Size), reclaim})
+		t.Rows = append(t.Rows, []string{r.Kind, fmt.Sprint(r.Total), fmt.Sprint(r.Active), human.Bytes(r.Size), reclaim})
 	}
 	return Reply{Status: StatusOK, Title: "Docker disk usage in " + call.env.Config.Name, Blocks: []Block{t}}, nil
 }
@@ -253,9 +255,9 @@ func (c *Catalogue) inspect(ctx context.Context, call *call) (Reply, error) {
 		health = "no healthcheck"
 	}
 	fields := []Field{
-		{"Container", d.Name + " (" + d.ID[:12] + ")"},
-		{"Image", d.Image},
-		{"Image ID", d.ImageID},
+		{"containers.Container", d.Name + " (" + d.ID[:12] + ")"},
+		{"containers.Image", d.Image},
+		{"containers.Image ID", d.ImageID},
 		{"Created", d.Created.UTC().Format(time.RFC3339)},
 		{"State", fmt.Sprintf("%s since %s (exit code %d, OOM killed %t)", d.State, d.StartedAt.UTC().Format(time.RFC3339), d.ExitCode, d.OOMKilled)},
 		{"Restart policy", fmt.Sprintf("%s, restarted %d times", orNone(d.RestartPolicy), d.RestartCount)},
@@ -314,7 +316,7 @@ func (c *Catalogue) volumes(ctx context.Context, call *call) (Reply, error) {
 		if v.Labels[composeProjectLabel] != call.env.Config.ComposeProject && usedBy[v.Name] == nil {
 			continue
 		}
-		t.Rows = append(t.Rows, []string{v.Name, v.Driver, strings.Join(usedBy[v.Name], ", "), humanBytes(v.Size), v.Mountpoint})
+		t.Rows = append(t.Rows, []string{v.Name, v.Driver, strings.Join(usedBy[v.Name], ", "), human.Bytes(v.Size), v.Mountpoint})
 	}
 	if len(t.Rows) == 0 {
 		return Reply{Status: StatusOK, Title: "No volume of the stack in " + call.env.Config.Name}, nil
@@ -408,13 +410,13 @@ func (c *Catalogue) alertSummary(ctx context.Context, env string) []string {
 		}
 	}
 	notes = append(notes, fmt.Sprintf("open incidents: %d", n))
-	mutes, err := c.mutes.ActiveMutes(ctx, c.now())
+	mutes, err := c.mutePolicy.Active(ctx, c.now())
 	if err != nil {
-		return append(notes, "mutes: "+err.Error())
+		notes = append(notes, "mutes: "+err.Error())
 	}
 	var active []string
 	for _, m := range mutes {
-		if m.Env == env {
+		if m.Env == env || m.Env == "" {
 			active = append(active, m.Target+" until "+m.Until.UTC().Format("15:04 UTC"))
 		}
 	}

@@ -1,17 +1,16 @@
-// Package docker implements commands.Engine over the Docker Engine API.
+// Package docker implements containers.Engine over the Docker Engine API.
 package docker
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"mfbot/containers"
 	"net"
 	"net/http"
 	"time"
 
 	"github.com/docker/docker/client"
-
-	"mfbot/commands"
 )
 
 // Options configures the connection to one engine.
@@ -27,13 +26,13 @@ type Options struct {
 	DialTimeout time.Duration
 }
 
-// Engine is a commands.Engine backed by one Docker engine.
+// Engine is a containers.Engine backed by one Docker engine.
 type Engine struct {
 	api  *client.Client
 	host string
 }
 
-var _ commands.Engine = (*Engine)(nil)
+var _ containers.Engine = (*Engine)(nil)
 
 // New connects lazily to an engine: no request is made until the first call.
 // The API version is negotiated because production engines (29+) refuse
@@ -90,7 +89,7 @@ func (e *Engine) wrap(doing string, err error) error {
 		return fmt.Errorf("%s: Docker engine at %s is unreachable: %w", doing, e.host, err)
 	}
 	if client.IsErrNotFound(err) {
-		return fmt.Errorf("%s: %w: %w", doing, commands.ErrNoSuchContainer, err)
+		return fmt.Errorf("%s: %w: %w", doing, containers.ErrNoSuchContainer, err)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("%s: Docker engine at %s did not answer in time: %w", doing, e.host, err)

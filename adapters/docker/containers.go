@@ -2,27 +2,26 @@ package docker
 
 import (
 	"context"
+	"mfbot/containers"
 	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-
-	"mfbot/commands"
 )
 
 // Containers lists every container of the engine, running or not.
-func (e *Engine) Containers(ctx context.Context) ([]commands.Container, error) {
+func (e *Engine) Containers(ctx context.Context) ([]containers.Container, error) {
 	list, err := e.api.ContainerList(ctx, container.ListOptions{All: true})
 	if err != nil {
 		return nil, e.wrap("list containers", err)
 	}
-	out := make([]commands.Container, 0, len(list))
+	out := make([]containers.Container, 0, len(list))
 	for _, c := range list {
 		name := ""
 		if len(c.Names) > 0 {
 			name = strings.TrimPrefix(c.Names[0], "/")
 		}
-		out = append(out, commands.Container{
+		out = append(out, containers.Container{
 			ID:      c.ID,
 			Name:    name,
 			Image:   c.Image,
@@ -52,17 +51,17 @@ func healthFromStatus(status string) string {
 }
 
 // Inspect returns the details of one container.
-func (e *Engine) Inspect(ctx context.Context, id string) (commands.ContainerDetails, error) {
+func (e *Engine) Inspect(ctx context.Context, id string) (containers.ContainerDetails, error) {
 	info, err := e.api.ContainerInspect(ctx, id)
 	if err != nil {
-		return commands.ContainerDetails{}, e.wrap("inspect container "+id, err)
+		return containers.ContainerDetails{}, e.wrap("inspect container "+id, err)
 	}
 	return detailsFrom(info), nil
 }
 
-func detailsFrom(info container.InspectResponse) commands.ContainerDetails {
-	d := commands.ContainerDetails{
-		Container: commands.Container{
+func detailsFrom(info container.InspectResponse) containers.ContainerDetails {
+	d := containers.ContainerDetails{
+		Container: containers.Container{
 			ID:      info.ID,
 			Name:    strings.TrimPrefix(info.Name, "/"),
 			ImageID: info.Image,
@@ -88,7 +87,7 @@ func detailsFrom(info container.InspectResponse) commands.ContainerDetails {
 		if h := st.Health; h != nil {
 			d.Health = h.Status
 			for _, probe := range h.Log {
-				d.HealthLog = append(d.HealthLog, commands.HealthCheck{Start: probe.Start, ExitCode: probe.ExitCode, Output: probe.Output})
+				d.HealthLog = append(d.HealthLog, containers.HealthCheck{Start: probe.Start, ExitCode: probe.ExitCode, Output: probe.Output})
 			}
 		}
 	}
@@ -100,7 +99,7 @@ func detailsFrom(info container.InspectResponse) commands.ContainerDetails {
 		d.LogDriver = hc.LogConfig.Type
 		for port, bindings := range hc.PortBindings {
 			for _, b := range bindings {
-				d.Ports = append(d.Ports, commands.Port{HostIP: b.HostIP, HostPort: b.HostPort, ContainerPort: string(port)})
+				d.Ports = append(d.Ports, containers.Port{HostIP: b.HostIP, HostPort: b.HostPort, ContainerPort: string(port)})
 			}
 		}
 	}
@@ -109,7 +108,7 @@ func detailsFrom(info container.InspectResponse) commands.ContainerDetails {
 		if m.Name != "" {
 			src = m.Name
 		}
-		d.Mounts = append(d.Mounts, commands.Mount{Type: string(m.Type), Source: src, Destination: m.Destination, ReadOnly: !m.RW})
+		d.Mounts = append(d.Mounts, containers.Mount{Type: string(m.Type), Source: src, Destination: m.Destination, ReadOnly: !m.RW})
 	}
 	if ns := info.NetworkSettings; ns != nil {
 		for name := range ns.Networks {
@@ -137,10 +136,10 @@ func (e *Engine) Start(ctx context.Context, id string) error {
 }
 
 // Top lists a running container's processes.
-func (e *Engine) Top(ctx context.Context, id string) (commands.Processes, error) {
+func (e *Engine) Top(ctx context.Context, id string) (containers.Processes, error) {
 	top, err := e.api.ContainerTop(ctx, id, nil)
 	if err != nil {
-		return commands.Processes{}, e.wrap("list processes of "+id, err)
+		return containers.Processes{}, e.wrap("list processes of "+id, err)
 	}
-	return commands.Processes{Titles: top.Titles, Processes: top.Processes}, nil
+	return containers.Processes{Titles: top.Titles, Processes: top.Processes}, nil
 }

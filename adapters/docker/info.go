@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mfbot/containers"
 	"strconv"
 	"time"
 
@@ -14,25 +15,23 @@ import (
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/volume"
-
-	"mfbot/commands"
 )
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // Stats takes one sample. The non-streaming endpoint waits for a second
 // sample itself, so the CPU percentage is meaningful.
-func (e *Engine) Stats(ctx context.Context, id string) (commands.Stats, error) {
+func (e *Engine) Stats(ctx context.Context, id string) (containers.Stats, error) {
 	resp, err := e.api.ContainerStats(ctx, id, false)
 	if err != nil {
-		return commands.Stats{}, e.wrap("read stats of "+id, err)
+		return containers.Stats{}, e.wrap("read stats of "+id, err)
 	}
 	defer resp.Body.Close()
 	var s container.StatsResponse
 	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
-		return commands.Stats{}, fmt.Errorf("decode stats of %s: %w", id, err)
+		return containers.Stats{}, fmt.Errorf("decode stats of %s: %w", id, err)
 	}
-	out := commands.Stats{
+	out := containers.Stats{
 		MemoryUsage: memoryWithoutCache(s.MemoryStats),
 		MemoryLimit: s.MemoryStats.Limit,
 		PIDs:        s.PidsStats.Current,
@@ -77,7 +76,7 @@ func memoryWithoutCache(m container.MemoryStats) uint64 {
 // Events returns the container events since a time until now, oldest first.
 // exec_* events (healthchecks run one every few seconds) are dropped here:
 // they are noise for every caller.
-func (e *Engine) Events(ctx context.Context, since time.Time, containerIDs []string) ([]commands.Event, error) {
+func (e *Engine) Events(ctx context.Context, since time.Time, containerIDs []string) ([]containers.Event, error) {
 	args := filters.NewArgs(filters.Arg("type", string(events.ContainerEventType)))
 	for _, id := range containerIDs {
 		args.Add("container", id)
@@ -88,7 +87,7 @@ func (e *Engine) Events(ctx context.Context, since time.Time, containerIDs []str
 		Until:   strconv.FormatInt(now.Unix()+1, 10),
 		Filters: args,
 	})
-	var out []commands.Event
+	var out []containers.Event
 	for {
 		select {
 		case m := <-msgs:
@@ -107,11 +106,11 @@ func (e *Engine) Events(ctx context.Context, since time.Time, containerIDs []str
 }
 
 // eventFrom converts a container event; ok is false for noise.
-func eventFrom(m events.Message) (commands.Event, bool) {
+func eventFrom(m events.Message) (containers.Event, bool) {
 	if m.Type != events.ContainerEventType || isExec(string(m.Action)) {
-		return commands.Event{}, false
+		return containers.Event{}, false
 	}
-	return commands.Event{
+	return containers.Event{
 		Time:       time.Unix(0, m.TimeNano),
 		Action:     string(m.Action),
 		ID:         m.Actor.ID,
@@ -125,12 +124,12 @@ func isExec(action string) bool {
 }
 
 // DiskUsage is `docker system df`.
-func (e *Engine) DiskUsage(ctx context.Context) (commands.DiskUsage, error) {
+func (e *Engine) DiskUsage(ctx context.Context) (containers.DiskUsage, error) {
 	du, err := e.api.DiskUsage(ctx, types.DiskUsageOptions{})
 	if err != nil {
-		return commands.DiskUsage{}, e.wrap("read disk usage", err)
+		return containers.DiskUsage{}, e.wrap("read disk usage", err)
 	}
-	images := commands.DiskUsageRow{Kind: "Images", Total: len(du.Images), Size: du.LayersSize}
+	images := containers.DiskUsageRow{Kind: "Images", Total: len(du.Images), Size: du.LayersSize}
 	var activeImagesSize int64
 	for _, img := range du.Images {
 		if img.Containers > 0 {
@@ -139,16 +138,16 @@ func (e *Engine) DiskUsage(ctx context.Context) (commands.DiskUsage, error) {
 		}
 	}
 	images.Reclaimable = max(du.LayersSize-activeImagesSize, 0)
-	containers := commands.DiskUsageRow{Kind: "Containers", Total: len(du.Containers)}
+	ctrs := containers.DiskUsageRow{Kind: "Containers", Total: len(du.Containers)}
 	for _, c := range du.Containers {
-		containers.Size += c.SizeRw
+		ctrs.Size += c.SizeRw
 		if c.State == "running" {
-			containers.Active++
+			ctrs.Active++
 		} else {
-			containers.Reclaimable += c.SizeRw
+			ctrs.Reclaimable += c.SizeRw
 		}
 	}
-	volumes := commands.DiskUsageRow{Kind: "Local Volumes", Total: len(du.Volumes)}
+	volumes := containers.DiskUsageRow{Kind: "Local Volumes", Total: len(du.Volumes)}
 	for _, v := range du.Volumes {
 		if v.UsageData == nil || v.UsageData.Size < 0 {
 			continue
@@ -160,7 +159,7 @@ func (e *Engine) DiskUsage(ctx context.Context) (commands.DiskUsage, error) {
 			volumes.Reclaimable += v.UsageData.Size
 		}
 	}
-	cache := commands.DiskUsageRow{Kind: "Build Cache", Total: len(du.BuildCache)}
+	cache := containers.DiskUsageRow{Kind: "Build Cache", Total: len(du.BuildCache)}
 	for _, c := range du.BuildCache {
 		cache.Size += c.Size
 		if c.InUse {
@@ -169,12 +168,12 @@ func (e *Engine) DiskUsage(ctx context.Context) (commands.DiskUsage, error) {
 			cache.Reclaimable += c.Size
 		}
 	}
-	return commands.DiskUsage{Rows: []commands.DiskUsageRow{images, containers, volumes, cache}}, nil
+	return containers.DiskUsage{Rows: []containers.DiskUsageRow{images, ctrs, volumes, cache}}, nil
 }
 
 // Volumes lists volumes. Sizes come from the disk usage endpoint, which is
 // the only one that computes them; when it fails sizes stay unknown (-1).
-func (e *Engine) Volumes(ctx context.Context) ([]commands.Volume, error) {
+func (e *Engine) Volumes(ctx context.Context) ([]containers.Volume, error) {
 	list, err := e.api.VolumeList(ctx, volume.ListOptions{})
 	if err != nil {
 		return nil, e.wrap("list volumes", err)
@@ -185,9 +184,9 @@ func (e *Engine) Volumes(ctx context.Context) ([]commands.Volume, error) {
 			sizes[v.Name] = v.UsageData
 		}
 	}
-	out := make([]commands.Volume, 0, len(list.Volumes))
+	out := make([]containers.Volume, 0, len(list.Volumes))
 	for _, v := range list.Volumes {
-		vol := commands.Volume{Name: v.Name, Driver: v.Driver, Mountpoint: v.Mountpoint, Labels: v.Labels, Size: -1, RefCount: -1}
+		vol := containers.Volume{Name: v.Name, Driver: v.Driver, Mountpoint: v.Mountpoint, Labels: v.Labels, Size: -1, RefCount: -1}
 		if u := sizes[v.Name]; u != nil {
 			vol.Size, vol.RefCount = u.Size, u.RefCount
 		}
@@ -197,12 +196,12 @@ func (e *Engine) Volumes(ctx context.Context) ([]commands.Volume, error) {
 }
 
 // Image describes a local image by reference or ID.
-func (e *Engine) Image(ctx context.Context, ref string) (commands.Image, error) {
+func (e *Engine) Image(ctx context.Context, ref string) (containers.Image, error) {
 	img, err := e.api.ImageInspect(ctx, ref)
 	if err != nil {
-		return commands.Image{}, e.wrap("inspect image "+ref, err)
+		return containers.Image{}, e.wrap("inspect image "+ref, err)
 	}
-	out := commands.Image{ID: img.ID, RepoTags: img.RepoTags, RepoDigests: img.RepoDigests, Size: img.Size}
+	out := containers.Image{ID: img.ID, RepoTags: img.RepoTags, RepoDigests: img.RepoDigests, Size: img.Size}
 	out.Created, _ = time.Parse(time.RFC3339Nano, img.Created)
 	if img.Config != nil {
 		out.Labels = img.Config.Labels
@@ -211,10 +210,10 @@ func (e *Engine) Image(ctx context.Context, ref string) (commands.Image, error) 
 }
 
 // Version describes the engine.
-func (e *Engine) Version(ctx context.Context) (commands.EngineVersion, error) {
+func (e *Engine) Version(ctx context.Context) (containers.EngineVersion, error) {
 	v, err := e.api.ServerVersion(ctx)
 	if err != nil {
-		return commands.EngineVersion{}, e.wrap("read engine version", err)
+		return containers.EngineVersion{}, e.wrap("read engine version", err)
 	}
-	return commands.EngineVersion{Version: v.Version, APIVersion: v.APIVersion, OS: v.Os, Arch: v.Arch, KernelVersion: v.KernelVersion}, nil
+	return containers.EngineVersion{Version: v.Version, APIVersion: v.APIVersion, OS: v.Os, Arch: v.Arch, KernelVersion: v.KernelVersion}, nil
 }

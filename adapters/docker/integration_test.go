@@ -17,7 +17,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"mfbot/adapters/docker"
-	"mfbot/commands"
+	"mfbot/containers"
 	"mfbot/testenv"
 )
 
@@ -106,7 +106,7 @@ func TestRecreatePullsNewerTagAndKeepsConfiguration(t *testing.T) {
 	}
 	stack.PublishSnapshot(t, "v2")
 
-	res, err := e.Recreate(ctxFor(t, 2*time.Minute), "remote_app_1", commands.RecreateOptions{Pull: true, StopTimeout: 5 * time.Second})
+	res, err := e.Recreate(ctxFor(t, 2*time.Minute), "remote_app_1", containers.RecreateOptions{Pull: true, StopTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestRecreatePullsNewerTagAndKeepsConfiguration(t *testing.T) {
 	testenv.WaitHealthy(t, "remote_app_1", time.Minute)
 
 	// Roll back onto the previous image by ID.
-	back, err := e.Recreate(ctxFor(t, 2*time.Minute), "remote_app_1", commands.RecreateOptions{Image: v1, StopTimeout: 5 * time.Second})
+	back, err := e.Recreate(ctxFor(t, 2*time.Minute), "remote_app_1", containers.RecreateOptions{Image: v1, StopTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func TestRecreateWithoutPullKeepsTheLocalImage(t *testing.T) {
 	stack.ResetApp(t)
 	stack.PublishSnapshot(t, "v2")
 	e := newEngine(t)
-	res, err := e.Recreate(ctxFor(t, 2*time.Minute), "remote_app_1", commands.RecreateOptions{StopTimeout: 5 * time.Second})
+	res, err := e.Recreate(ctxFor(t, 2*time.Minute), "remote_app_1", containers.RecreateOptions{StopTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestRecreateOfAMissingImageLeavesTheContainerUntouched(t *testing.T) {
 	stack := testenv.Require(t)
 	e := newEngine(t)
 	before := rawInspect(t, "remote_app_1")
-	_, err := e.Recreate(ctxFor(t, time.Minute), "remote_app_1", commands.RecreateOptions{Pull: true, Image: stack.Registry + "/monitorfish-app:does-not-exist"})
+	_, err := e.Recreate(ctxFor(t, time.Minute), "remote_app_1", containers.RecreateOptions{Pull: true, Image: stack.Registry + "/monitorfish-app:does-not-exist"})
 	if err == nil || !strings.Contains(err.Error(), "pull") {
 		t.Fatalf("err = %v, want a pull error", err)
 	}
@@ -177,10 +177,10 @@ func TestRecreateOfAMissingImageLeavesTheContainerUntouched(t *testing.T) {
 	}
 }
 
-func collectLogs(t *testing.T, e *docker.Engine, name string, q commands.LogQuery) []commands.LogLine {
+func collectLogs(t *testing.T, e *docker.Engine, name string, q containers.LogQuery) []containers.LogLine {
 	t.Helper()
-	var lines []commands.LogLine
-	err := e.Logs(ctxFor(t, time.Minute), name, q, func(l commands.LogLine) error {
+	var lines []containers.LogLine
+	err := e.Logs(ctxFor(t, time.Minute), name, q, func(l containers.LogLine) error {
 		lines = append(lines, l)
 		return nil
 	})
@@ -193,7 +193,7 @@ func collectLogs(t *testing.T, e *docker.Engine, name string, q commands.LogQuer
 func TestLogsDemultiplexStdoutAndStderr(t *testing.T) {
 	testenv.Require(t)
 	e := newEngine(t)
-	all := collectLogs(t, e, "remote_app_1", commands.LogQuery{Tail: 200})
+	all := collectLogs(t, e, "remote_app_1", containers.LogQuery{Tail: 200})
 	if len(all) == 0 {
 		t.Fatal("no log lines")
 	}
@@ -210,16 +210,16 @@ func TestLogsDemultiplexStdoutAndStderr(t *testing.T) {
 	if streams["stdout"] == 0 || streams["stderr"] == 0 {
 		t.Errorf("streams seen %v, want both stdout and stderr", streams)
 	}
-	for _, l := range collectLogs(t, e, "remote_app_1", commands.LogQuery{Tail: 200, Stderr: true}) {
+	for _, l := range collectLogs(t, e, "remote_app_1", containers.LogQuery{Tail: 200, Stderr: true}) {
 		if l.Stream != "stderr" {
 			t.Errorf("stderr-only query returned a %s line", l.Stream)
 		}
 	}
-	if got := collectLogs(t, e, "remote_app_1", commands.LogQuery{Tail: 5}); len(got) != 5 {
+	if got := collectLogs(t, e, "remote_app_1", containers.LogQuery{Tail: 5}); len(got) != 5 {
 		t.Errorf("tail 5 returned %d lines", len(got))
 	}
 	since := time.Now().Add(-time.Hour)
-	if got := collectLogs(t, e, "remote_app_1", commands.LogQuery{Since: since, Until: since.Add(time.Second)}); len(got) != 0 {
+	if got := collectLogs(t, e, "remote_app_1", containers.LogQuery{Since: since, Until: since.Add(time.Second)}); len(got) != 0 {
 		t.Errorf("an empty window returned %d lines", len(got))
 	}
 }
@@ -229,7 +229,7 @@ func TestLogsOfATTYContainer(t *testing.T) {
 	if tty := testenv.Docker(t, "inspect", "-f", "{{.Config.Tty}}", "monitorfish-pipeline-server"); tty != "true" {
 		t.Fatalf("monitorfish-pipeline-server has Tty=%s, the test stack should run it with a TTY", tty)
 	}
-	lines := collectLogs(t, newEngine(t), "monitorfish-pipeline-server", commands.LogQuery{})
+	lines := collectLogs(t, newEngine(t), "monitorfish-pipeline-server", containers.LogQuery{})
 	text := ""
 	for _, l := range lines {
 		if strings.HasSuffix(l.Text, "\r") {
@@ -260,7 +260,7 @@ func TestLogsTailOfAHugeLogIsBoundedAndExact(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 	want := strings.Split(testenv.Docker(t, "logs", "--tail", "1000", name), "\n")
-	got := collectLogs(t, newEngine(t), name, commands.LogQuery{Tail: 1000})
+	got := collectLogs(t, newEngine(t), name, containers.LogQuery{Tail: 1000})
 	if len(got) != len(want) {
 		t.Fatalf("got %d lines, docker logs gives %d", len(got), len(want))
 	}
@@ -338,7 +338,7 @@ func TestReadOnlyViews(t *testing.T) {
 		t.Errorf("df = %+v, %v", du, err)
 	}
 	vols, err := e.Volumes(ctx)
-	if err != nil || !slices.ContainsFunc(vols, func(v commands.Volume) bool { return v.Name == "remote_db-data" }) {
+	if err != nil || !slices.ContainsFunc(vols, func(v containers.Volume) bool { return v.Name == "remote_db-data" }) {
 		t.Errorf("volumes = %+v, %v", vols, err)
 	}
 	v, err := e.Version(ctx)

@@ -5,13 +5,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"mfbot/containers"
 	"strconv"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/pkg/stdcopy"
-
-	"mfbot/commands"
 )
 
 // maxLineBytes bounds one log line in memory; the json-file driver already
@@ -21,7 +20,7 @@ const maxLineBytes = 64 << 10
 // Logs streams a container's log lines to sink, oldest first. The engine
 // does the tail and the time window, so memory stays bounded by one line
 // whatever the size of the log file.
-func (e *Engine) Logs(ctx context.Context, id string, q commands.LogQuery, sink func(commands.LogLine) error) error {
+func (e *Engine) Logs(ctx context.Context, id string, q containers.LogQuery, sink func(containers.LogLine) error) error {
 	info, err := e.api.ContainerInspect(ctx, id)
 	if err != nil {
 		return e.wrap("inspect container "+id, err)
@@ -79,7 +78,7 @@ func unixNano(t time.Time) string {
 // lineWriter cuts a byte stream into timestamped lines for a sink.
 type lineWriter struct {
 	stream  string
-	sink    func(commands.LogLine) error
+	sink    func(containers.LogLine) error
 	buf     []byte
 	sinkErr error
 }
@@ -124,7 +123,7 @@ func (w *lineWriter) emit() error {
 			ts, line = t, line[sp+1:]
 		}
 	}
-	err := w.sink(commands.LogLine{Stream: w.stream, Time: ts, Text: string(line)})
+	err := w.sink(containers.LogLine{Stream: w.stream, Time: ts, Text: string(line)})
 	w.buf = w.buf[:0]
 	if err != nil {
 		w.sinkErr = err

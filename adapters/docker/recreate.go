@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"mfbot/containers"
 	"reflect"
 	"slices"
 	"strings"
@@ -16,25 +17,23 @@ import (
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/pkg/jsonmessage"
-
-	"mfbot/commands"
 )
 
 // Recreate does what `docker-compose pull && docker-compose up -d
 // --force-recreate <svc>` does for one container: pull its image reference,
 // then replace the container by a new one with the same configuration. If the
 // new container cannot be created or started, the old one is put back.
-func (e *Engine) Recreate(ctx context.Context, id string, opts commands.RecreateOptions) (commands.RecreateResult, error) {
+func (e *Engine) Recreate(ctx context.Context, id string, opts containers.RecreateOptions) (containers.RecreateResult, error) {
 	old, err := e.api.ContainerInspect(ctx, id)
 	if err != nil {
-		return commands.RecreateResult{}, e.wrap("inspect container "+id, err)
+		return containers.RecreateResult{}, e.wrap("inspect container "+id, err)
 	}
 	name := strings.TrimPrefix(old.Name, "/")
 	ref := opts.Image
 	if ref == "" {
 		ref = old.Config.Image
 	}
-	res := commands.RecreateResult{OldID: old.ID, OldImageID: old.Image}
+	res := containers.RecreateResult{OldID: old.ID, OldImageID: old.Image}
 	oldImage, err := e.api.ImageInspect(ctx, old.Image)
 	if err != nil {
 		return res, e.wrap("inspect the current image of "+name, err)

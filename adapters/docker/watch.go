@@ -5,12 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mfbot/containers"
 	"time"
 
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
-
-	"mfbot/commands"
 )
 
 // Watch streams the engine's container events live from since (zero: from
@@ -23,7 +22,7 @@ import (
 // or after since (at nanosecond precision, inclusive), then streams live
 // ones; its memory is small (256 events, exec_* included), so a long gap is
 // not fully replayed.
-func (e *Engine) Watch(ctx context.Context, since time.Time, sink func(commands.Event) error) error {
+func (e *Engine) Watch(ctx context.Context, since time.Time, sink func(containers.Event) error) error {
 	opts := events.ListOptions{Filters: filters.NewArgs(filters.Arg("type", string(events.ContainerEventType)))}
 	if !since.IsZero() {
 		opts.Since = sinceNano(since)

@@ -3,16 +3,15 @@ package store
 import (
 	"context"
 	"fmt"
+	"mfbot/audit"
 	"time"
-
-	"mfbot/commands"
 )
 
 // MaxAuditLimit bounds RecentAudit.
 const MaxAuditLimit = 1000
 
 // AppendAudit stores e. A zero e.Time is stored as the time of the call.
-func (s *Store) AppendAudit(ctx context.Context, e commands.AuditEntry) error {
+func (s *Store) AppendAudit(ctx context.Context, e audit.Entry) error {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
@@ -30,16 +29,16 @@ func (s *Store) AppendAudit(ctx context.Context, e commands.AuditEntry) error {
 
 // RecentAudit returns the newest limit entries, newest first (by Time, then
 // by order of arrival). limit is clamped to 1..MaxAuditLimit.
-func (s *Store) RecentAudit(ctx context.Context, limit int) ([]commands.AuditEntry, error) {
+func (s *Store) RecentAudit(ctx context.Context, limit int) ([]audit.Entry, error) {
 	limit = min(max(limit, 1), MaxAuditLimit)
 	rows, err := s.read.QueryContext(ctx, s.q.recentAudit, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read audit log: %w", err)
 	}
 	defer rows.Close()
-	var entries []commands.AuditEntry
+	var entries []audit.Entry
 	for rows.Next() {
-		var e commands.AuditEntry
+		var e audit.Entry
 		var at, duration int64
 		if err := rows.Scan(&at, &e.User, &e.Channel, &e.Env, &e.Command, &e.Target, &e.Outcome, &duration, &e.Via); err != nil {
 			return nil, fmt.Errorf("read audit log: %w", err)
@@ -53,4 +52,4 @@ func (s *Store) RecentAudit(ctx context.Context, limit int) ([]commands.AuditEnt
 	return entries, nil
 }
 
-var _ commands.AuditLog = (*Store)(nil)
+var _ audit.Log = (*Store)(nil)

@@ -3,12 +3,11 @@ package store
 import (
 	"context"
 	"fmt"
+	"mfbot/audit"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
-
-	"mfbot/commands"
 )
 
 func TestAuditRoundTrip(t *testing.T) {
@@ -17,7 +16,7 @@ func TestAuditRoundTrip(t *testing.T) {
 	if err != nil {
 		paris = time.FixedZone("CET", 3600)
 	}
-	want := commands.AuditEntry{
+	want := audit.Entry{
 		Time:     time.Date(2025, 3, 30, 2, 30, 15, 123456789, paris), // with a monotonic-free, non-UTC time
 		User:     "U0123ABC",
 		Channel:  "C0456DEF",
@@ -59,7 +58,7 @@ func TestAuditZeroTimeIsNow(t *testing.T) {
 	ctx := context.Background()
 	s := openMemory(t)
 	before := time.Now()
-	if err := s.AppendAudit(ctx, commands.AuditEntry{Command: "status"}); err != nil {
+	if err := s.AppendAudit(ctx, audit.Entry{Command: "status"}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.RecentAudit(ctx, 1)
@@ -77,7 +76,7 @@ func TestRecentAuditOrderAndLimit(t *testing.T) {
 		min int
 		cmd string
 	}{{2, "b"}, {0, "first"}, {5, "d1"}, {3, "c"}, {5, "d2"}} {
-		if err := s.AppendAudit(ctx, commands.AuditEntry{Time: base.Add(time.Duration(e.min) * time.Minute), Command: e.cmd}); err != nil {
+		if err := s.AppendAudit(ctx, audit.Entry{Time: base.Add(time.Duration(e.min) * time.Minute), Command: e.cmd}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -106,7 +105,7 @@ func TestRecentAuditOrderAndLimit(t *testing.T) {
 	}
 
 	for i := range MaxAuditLimit + 5 {
-		if err := s.AppendAudit(ctx, commands.AuditEntry{Time: base.Add(time.Hour + time.Duration(i)), Command: "x"}); err != nil {
+		if err := s.AppendAudit(ctx, audit.Entry{Time: base.Add(time.Hour + time.Duration(i)), Command: "x"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -131,7 +130,7 @@ func TestAuditConcurrentAppends(t *testing.T) {
 		}
 		wg.Go(func() {
 			for i := range each {
-				e := commands.AuditEntry{Time: time.Now(), User: fmt.Sprintf("U%d", w), Command: fmt.Sprintf("status %d", i), Outcome: "ok"}
+				e := audit.Entry{Time: time.Now(), User: fmt.Sprintf("U%d", w), Command: fmt.Sprintf("status %d", i), Outcome: "ok"}
 				if err := st.AppendAudit(ctx, e); err != nil {
 					errs <- err
 				}
@@ -165,7 +164,7 @@ func TestAuditConcurrentAppends(t *testing.T) {
 // file (the production case) and in memory.
 func BenchmarkAppendAudit(b *testing.B) {
 	ctx := context.Background()
-	e := commands.AuditEntry{
+	e := audit.Entry{
 		User: "U0123ABC", Channel: "C0456DEF", Env: "prod", Command: "restart app",
 		Target: "app", Outcome: "ok", Duration: 850 * time.Millisecond, Via: "slack-socket",
 	}

@@ -5,16 +5,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"mfbot/confirm"
 	"time"
-
-	"mfbot/commands"
 )
 
 // The confirmation ID is a capability (it travels in the button's value):
 // errors never quote it.
 
 // CreateConfirmation stores a pending confirmation. Its ID must be new.
-func (s *Store) CreateConfirmation(ctx context.Context, p commands.PendingConfirmation) error {
+func (s *Store) CreateConfirmation(ctx context.Context, p confirm.Request) error {
 	if p.ID == "" {
 		return errors.New("create confirmation: empty ID")
 	}
@@ -40,11 +39,11 @@ func (s *Store) CreateConfirmation(ctx context.Context, p commands.PendingConfir
 // one does. A confirmation is valid while now is before its ExpiresAt; from
 // then on it becomes expired (DecidedAt = ExpiresAt, DecidedBy empty) and is
 // returned with decided false, as is an already decided one. Unknown IDs
-// give commands.ErrConfirmationNotFound.
-func (s *Store) DecideConfirmation(ctx context.Context, id string, state commands.ConfirmState, by string, now time.Time) (commands.ConfirmationRecord, bool, error) {
-	var rec commands.ConfirmationRecord
-	if state != commands.ConfirmConfirmed && state != commands.ConfirmCancelled {
-		return rec, false, fmt.Errorf("decide confirmation: state %q: want %s or %s", state, commands.ConfirmConfirmed, commands.ConfirmCancelled)
+// give confirm.ErrNotFound.
+func (s *Store) DecideConfirmation(ctx context.Context, id string, state confirm.State, by string, now time.Time) (confirm.Record, bool, error) {
+	var rec confirm.Record
+	if state != confirm.Confirmed && state != confirm.Cancelled {
+		return rec, false, fmt.Errorf("decide confirmation: state %q: want %s or %s", state, confirm.Confirmed, confirm.Cancelled)
 	}
 	at, err := toNanos(now)
 	if err != nil {
@@ -69,7 +68,7 @@ func (s *Store) DecideConfirmation(ctx context.Context, id string, state command
 		return err
 	})
 	if err != nil {
-		if errors.Is(err, commands.ErrConfirmationNotFound) {
+		if errors.Is(err, confirm.ErrNotFound) {
 			return rec, false, err
 		}
 		return rec, false, fmt.Errorf("decide confirmation: %w", err)
@@ -79,9 +78,9 @@ func (s *Store) DecideConfirmation(ctx context.Context, id string, state command
 
 // Confirmation reads a confirmation as it stands (a pending one past its
 // expiry still reads pending until someone decides it).
-func (s *Store) Confirmation(ctx context.Context, id string) (commands.ConfirmationRecord, error) {
+func (s *Store) Confirmation(ctx context.Context, id string) (confirm.Record, error) {
 	rec, err := scanConfirmation(s.read.QueryRowContext(ctx, s.q.selectConfirmation, id))
-	if err != nil && !errors.Is(err, commands.ErrConfirmationNotFound) {
+	if err != nil && !errors.Is(err, confirm.ErrNotFound) {
 		return rec, fmt.Errorf("read confirmation: %w", err)
 	}
 	return rec, err
@@ -94,22 +93,22 @@ func (s *Store) PurgeConfirmations(ctx context.Context, olderThan time.Time) (in
 	return s.purge(ctx, "purge confirmations", s.q.purgeConfirmations, 2, olderThan)
 }
 
-func scanConfirmation(row *sql.Row) (commands.ConfirmationRecord, error) {
-	var rec commands.ConfirmationRecord
+func scanConfirmation(row *sql.Row) (confirm.Record, error) {
+	var rec confirm.Record
 	var created, expires int64
 	var state string
 	var decidedAt sql.NullInt64
 	err := row.Scan(&rec.ID, &rec.Command, &rec.Env, &rec.Target, &rec.RequestedBy, &rec.Channel,
 		&created, &expires, &state, &rec.DecidedBy, &decidedAt)
 	if errors.Is(err, sql.ErrNoRows) {
-		return rec, commands.ErrConfirmationNotFound
+		return rec, confirm.ErrNotFound
 	}
 	if err != nil {
 		return rec, err
 	}
 	rec.CreatedAt, rec.ExpiresAt = fromNanos(created), fromNanos(expires)
-	rec.State, rec.DecidedAt = commands.ConfirmState(state), fromNullNanos(decidedAt)
+	rec.State, rec.DecidedAt = confirm.State(state), fromNullNanos(decidedAt)
 	return rec, nil
 }
 
-var _ commands.ConfirmationStore = (*Store)(nil)
+var _ confirm.Store = (*Store)(nil)

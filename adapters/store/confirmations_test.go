@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"mfbot/audit"
+	"mfbot/confirm"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,12 +14,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"mfbot/commands"
 )
 
-func pending(id string, created time.Time) commands.PendingConfirmation {
-	return commands.PendingConfirmation{
+func pending(id string, created time.Time) confirm.Request {
+	return confirm.Request{
 		ID:          id,
 		Command:     "restart app",
 		Env:         "prod",
@@ -38,15 +38,15 @@ func TestConfirmationRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := created.Add(30*time.Second + 1)
-	rec, decided, err := s.DecideConfirmation(ctx, p.ID, commands.ConfirmConfirmed, "U0OPERATOR", now)
+	rec, decided, err := s.DecideConfirmation(ctx, p.ID, confirm.Confirmed, "U0OPERATOR", now)
 	if err != nil || !decided {
 		t.Fatalf("DecideConfirmation = %v, %v; want decided", decided, err)
 	}
-	want := commands.ConfirmationRecord{
-		PendingConfirmation: p,
-		State:               commands.ConfirmConfirmed,
-		DecidedBy:           "U0OPERATOR",
-		DecidedAt:           now.UTC(),
+	want := confirm.Record{
+		Request:   p,
+		State:     confirm.Confirmed,
+		DecidedBy: "U0OPERATOR",
+		DecidedAt: now.UTC(),
 	}
 	want.CreatedAt, want.ExpiresAt = p.CreatedAt.UTC(), p.ExpiresAt.UTC()
 	if rec != want {
@@ -54,7 +54,7 @@ func TestConfirmationRoundTrip(t *testing.T) {
 	}
 
 	// A second click: the record as it stands, not decided again.
-	rec, decided, err = s.DecideConfirmation(ctx, p.ID, commands.ConfirmCancelled, "U0OTHER", now.Add(time.Second))
+	rec, decided, err = s.DecideConfirmation(ctx, p.ID, confirm.Cancelled, "U0OTHER", now.Add(time.Second))
 	if err != nil || decided || rec != want {
 		t.Errorf("second decision = %+v, %v, %v; want the first decision, not decided", rec, decided, err)
 	}
@@ -64,13 +64,13 @@ func TestDecideConfirmationErrors(t *testing.T) {
 	ctx := context.Background()
 	s := openMemory(t)
 	now := time.Now()
-	if _, _, err := s.DecideConfirmation(ctx, "nope", commands.ConfirmConfirmed, "U1", now); !errors.Is(err, commands.ErrConfirmationNotFound) {
+	if _, _, err := s.DecideConfirmation(ctx, "nope", confirm.Confirmed, "U1", now); !errors.Is(err, confirm.ErrNotFound) {
 		t.Errorf("unknown ID: %v, want ErrConfirmationNotFound", err)
 	}
 	if err := s.CreateConfirmation(ctx, pending("id", now)); err != nil {
 		t.Fatal(err)
 	}
-	for _, state := range []commands.ConfirmState{commands.ConfirmPending, commands.ConfirmExpired, "bogus"} {
+	for _, state := range []confirm.State{confirm.Pending, confirm.Expired, "bogus"} {
 		if _, _, err := s.DecideConfirmation(ctx, "id", state, "U1", now); err == nil {
 			t.Errorf("deciding %q succeeded", state)
 		}
@@ -78,7 +78,7 @@ func TestDecideConfirmationErrors(t *testing.T) {
 	if err := s.CreateConfirmation(ctx, pending("id", now)); err == nil || strings.Contains(err.Error(), `"id"`) {
 		t.Errorf("duplicate ID: %v, want an error that does not quote the ID", err)
 	}
-	if err := s.CreateConfirmation(ctx, commands.PendingConfirmation{CreatedAt: now, ExpiresAt: now}); err == nil {
+	if err := s.CreateConfirmation(ctx, confirm.Request{CreatedAt: now, ExpiresAt: now}); err == nil {
 		t.Error("empty ID accepted")
 	}
 }
@@ -93,11 +93,11 @@ func TestDecideExpiredConfirmation(t *testing.T) {
 	}
 	// At ExpiresAt exactly it has expired.
 	for i, at := range []time.Time{p.ExpiresAt, p.ExpiresAt.Add(time.Hour), created} {
-		rec, decided, err := s.DecideConfirmation(ctx, p.ID, commands.ConfirmConfirmed, "U0OPERATOR", at)
+		rec, decided, err := s.DecideConfirmation(ctx, p.ID, confirm.Confirmed, "U0OPERATOR", at)
 		if err != nil || decided {
 			t.Fatalf("click #%d: decided %v, %v; want not decided", i+1, decided, err)
 		}
-		if rec.State != commands.ConfirmExpired || rec.DecidedBy != "" || !rec.DecidedAt.Equal(p.ExpiresAt) {
+		if rec.State != confirm.Expired || rec.DecidedBy != "" || !rec.DecidedAt.Equal(p.ExpiresAt) {
 			t.Errorf("click #%d: %+v, want expired at ExpiresAt", i+1, rec)
 		}
 	}
@@ -121,9 +121,9 @@ func TestDecideConfirmationConcurrently(t *testing.T) {
 				for g := range 20 {
 					wg.Go(func() {
 						<-start
-						state := commands.ConfirmConfirmed
+						state := confirm.Confirmed
 						if g%2 == 1 {
-							state = commands.ConfirmCancelled
+							state = confirm.Cancelled
 						}
 						rec, decided, err := s.DecideConfirmation(ctx, id, state, fmt.Sprintf("U%d", g), now.Add(time.Second))
 						if err != nil {
@@ -142,8 +142,8 @@ func TestDecideConfirmationConcurrently(t *testing.T) {
 					t.Fatalf("round %d: %d winners, want 1", round, n)
 				}
 				// Everyone else reads the winner's decision.
-				rec, decided, err := s.DecideConfirmation(ctx, id, commands.ConfirmConfirmed, "Ulate", now.Add(2*time.Second))
-				if err != nil || decided || rec != winner.Load().(commands.ConfirmationRecord) {
+				rec, decided, err := s.DecideConfirmation(ctx, id, confirm.Confirmed, "Ulate", now.Add(2*time.Second))
+				if err != nil || decided || rec != winner.Load().(confirm.Record) {
 					t.Errorf("round %d: after the race %+v, %v, %v; want the winner's record", round, rec, decided, err)
 				}
 			}
@@ -169,7 +169,7 @@ func TestDecideConfirmationFromTwoStores(t *testing.T) {
 				s = b
 			}
 			wg.Go(func() {
-				_, decided, err := s.DecideConfirmation(ctx, id, commands.ConfirmConfirmed, fmt.Sprintf("U%d", g), now)
+				_, decided, err := s.DecideConfirmation(ctx, id, confirm.Confirmed, fmt.Sprintf("U%d", g), now)
 				if err != nil {
 					t.Error(err)
 				} else if decided {
@@ -254,14 +254,14 @@ func helperProcess(path string) int {
 		wg.Go(func() {
 			for i := g; i < appends; i += 4 {
 				if i == appends/2 {
-					_, decided, err := s.DecideConfirmation(ctx, "shared", commands.ConfirmConfirmed, name, time.Now())
+					_, decided, err := s.DecideConfirmation(ctx, "shared", confirm.Confirmed, name, time.Now())
 					if err != nil {
 						fmt.Println(err)
 						failed.Store(true)
 					}
 					fmt.Printf("%s decided=%v\n", name, decided)
 				}
-				if err := s.AppendAudit(ctx, commands.AuditEntry{Time: time.Now(), User: name, Command: fmt.Sprint(i)}); err != nil {
+				if err := s.AppendAudit(ctx, audit.Entry{Time: time.Now(), User: name, Command: fmt.Sprint(i)}); err != nil {
 					fmt.Println(err)
 					failed.Store(true)
 				}
@@ -288,10 +288,10 @@ func TestPurgeConfirmations(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, _, err := s.DecideConfirmation(ctx, "old-confirmed", commands.ConfirmConfirmed, "U1", t0.Add(time.Second)); err != nil {
+	if _, _, err := s.DecideConfirmation(ctx, "old-confirmed", confirm.Confirmed, "U1", t0.Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.DecideConfirmation(ctx, "new-cancelled", commands.ConfirmCancelled, "U1", t0.Add(time.Hour+time.Second)); err != nil {
+	if _, _, err := s.DecideConfirmation(ctx, "new-cancelled", confirm.Cancelled, "U1", t0.Add(time.Hour+time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	// At t0+1h+30s: the old ones are gone (decided, or expired while pending),
@@ -301,8 +301,8 @@ func TestPurgeConfirmations(t *testing.T) {
 		t.Errorf("PurgeConfirmations = %d, %v; want 3", n, err)
 	}
 	for id, kept := range map[string]bool{"old-confirmed": false, "old-pending": false, "new-cancelled": false, "new-pending": true} {
-		_, _, err := s.DecideConfirmation(ctx, id, commands.ConfirmCancelled, "U2", t0.Add(time.Hour+time.Second))
-		if found := !errors.Is(err, commands.ErrConfirmationNotFound); found != kept {
+		_, _, err := s.DecideConfirmation(ctx, id, confirm.Cancelled, "U2", t0.Add(time.Hour+time.Second))
+		if found := !errors.Is(err, confirm.ErrNotFound); found != kept {
 			t.Errorf("%s: kept %v, want %v (%v)", id, found, kept, err)
 		}
 	}
@@ -316,15 +316,15 @@ func TestConfirmationReadsTheRecordAsItStands(t *testing.T) {
 	}
 	defer s.Close()
 	now := time.Now()
-	p := commands.PendingConfirmation{ID: "c-read", Command: "prod restart app", Env: "prod", Target: "app", RequestedBy: "U1", Channel: "C1", CreatedAt: now, ExpiresAt: now.Add(2 * time.Minute)}
+	p := confirm.Request{ID: "c-read", Command: "prod restart app", Env: "prod", Target: "app", RequestedBy: "U1", Channel: "C1", CreatedAt: now, ExpiresAt: now.Add(2 * time.Minute)}
 	if err := s.CreateConfirmation(ctx, p); err != nil {
 		t.Fatal(err)
 	}
 	rec, err := s.Confirmation(ctx, "c-read")
-	if err != nil || rec.State != commands.ConfirmPending || rec.Command != p.Command || rec.Env != "prod" {
+	if err != nil || rec.State != confirm.Pending || rec.Command != p.Command || rec.Env != "prod" {
 		t.Fatalf("read %+v, %v", rec, err)
 	}
-	if _, err := s.Confirmation(ctx, "nope"); !errors.Is(err, commands.ErrConfirmationNotFound) {
+	if _, err := s.Confirmation(ctx, "nope"); !errors.Is(err, confirm.ErrNotFound) {
 		t.Fatalf("unknown id: %v", err)
 	}
 }

@@ -11,7 +11,7 @@ import (
 	sqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
-	"mfbot/bot/incident"
+	"mfbot/incident"
 )
 
 // Incidents are stored one row each, their failure times and timeline as

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"mfbot/bot/incident"
+	"mfbot/incident"
 )
 
 var (

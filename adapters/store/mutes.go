@@ -5,13 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"mfbot/mute"
 	"time"
-
-	"mfbot/commands"
 )
 
 // AddMute stores a mute and returns it with its ID.
-func (s *Store) AddMute(ctx context.Context, m commands.Mute) (commands.Mute, error) {
+func (s *Store) AddMute(ctx context.Context, m mute.Mute) (mute.Mute, error) {
 	until, err := toNanos(m.Until)
 	if err != nil {
 		return m, fmt.Errorf("add mute: until: %w", err)
@@ -30,12 +29,12 @@ func (s *Store) AddMute(ctx context.Context, m commands.Mute) (commands.Mute, er
 	return m, nil
 }
 
-// EndMutes ends, at now, the active mutes of env for target (commands.MuteAll
+// EndMutes ends, at now, the active mutes of env for target (mute.All
 // or "": all of env's) and says how many it ended. Ended mutes are kept,
 // with their new end: the record of a maintenance window stays.
 func (s *Store) EndMutes(ctx context.Context, env, target string, now time.Time) (int, error) {
 	if target == "" {
-		target = commands.MuteAll
+		target = mute.All
 	}
 	at, err := toNanos(now)
 	if err != nil {
@@ -53,7 +52,7 @@ func (s *Store) EndMutes(ctx context.Context, env, target string, now time.Time)
 }
 
 // ActiveMutes returns the mutes still running at now, ending soonest first.
-func (s *Store) ActiveMutes(ctx context.Context, now time.Time) ([]commands.Mute, error) {
+func (s *Store) ActiveMutes(ctx context.Context, now time.Time) ([]mute.Mute, error) {
 	at, err := toNanos(now)
 	if err != nil {
 		return nil, fmt.Errorf("list mutes: %w", err)
@@ -63,9 +62,9 @@ func (s *Store) ActiveMutes(ctx context.Context, now time.Time) ([]commands.Mute
 		return nil, fmt.Errorf("list mutes: %w", err)
 	}
 	defer rows.Close()
-	var out []commands.Mute
+	var out []mute.Mute
 	for rows.Next() {
-		var m commands.Mute
+		var m mute.Mute
 		var until, created int64
 		if err := rows.Scan(&m.ID, &m.Env, &m.Target, &until, &m.Reason, &m.By, &created); err != nil {
 			return nil, fmt.Errorf("list mutes: %w", err)
@@ -79,7 +78,7 @@ func (s *Store) ActiveMutes(ctx context.Context, now time.Time) ([]commands.Mute
 	return out, nil
 }
 
-var _ commands.MuteStore = (*Store)(nil)
+var _ mute.Store = (*Store)(nil)
 
 // SaveCursor remembers how far a watcher of env/source has processed its
 // stream; it never moves back.

@@ -2,10 +2,9 @@ package store
 
 import (
 	"context"
+	"mfbot/mute"
 	"testing"
 	"time"
-
-	"mfbot/commands"
 )
 
 func TestMutes(t *testing.T) {
@@ -16,10 +15,10 @@ func TestMutes(t *testing.T) {
 	}
 	defer s.Close()
 	now := time.Date(2026, 11, 27, 10, 0, 0, 123, time.UTC)
-	for _, m := range []commands.Mute{
+	for _, m := range []mute.Mute{
 		{Env: "prod", Target: "app", Until: now.Add(time.Hour), Reason: "deploying v1.54", By: "U1", CreatedAt: now},
 		{Env: "prod", Target: "db", Until: now.Add(30 * time.Minute), By: "U1", CreatedAt: now},
-		{Env: "dev", Target: commands.MuteAll, Until: now.Add(2 * time.Hour), By: "U2", CreatedAt: now},
+		{Env: "dev", Target: mute.All, Until: now.Add(2 * time.Hour), By: "U2", CreatedAt: now},
 		{Env: "prod", Target: "app", Until: now.Add(-time.Minute), By: "U1", CreatedAt: now.Add(-time.Hour)},
 	} {
 		if _, err := s.AddMute(ctx, m); err != nil {
@@ -40,7 +39,7 @@ func TestMutes(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("end app: %d %v", n, err)
 	}
-	n, err = s.EndMutes(ctx, "prod", commands.MuteAll, now)
+	n, err = s.EndMutes(ctx, "prod", mute.All, now)
 	if err != nil || n != 1 {
 		t.Fatalf("end all of prod: %d %v", n, err)
 	}

@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"mfbot/audit"
 	"mfbot/commands"
+	"mfbot/confirm"
 )
 
 func openMemory(t testing.TB) *Store {
@@ -123,7 +125,7 @@ func TestReopenIsIdempotent(t *testing.T) {
 		if err != nil {
 			t.Fatalf("open #%d: %v", i+1, err)
 		}
-		if err := s.AppendAudit(ctx, commands.AuditEntry{Time: time.Now(), Command: "status"}); err != nil {
+		if err := s.AppendAudit(ctx, audit.Entry{Time: time.Now(), Command: "status"}); err != nil {
 			t.Fatal(err)
 		}
 		entries, err := s.RecentAudit(ctx, 10)
@@ -227,14 +229,14 @@ func TestCallsHonourContextAndWrapErrors(t *testing.T) {
 	cancel()
 	now := time.Now()
 	checks := map[string]error{
-		"append audit entry": s.AppendAudit(ctx, commands.AuditEntry{Time: now}),
-		"create confirmation": s.CreateConfirmation(ctx, commands.PendingConfirmation{
+		"append audit entry": s.AppendAudit(ctx, audit.Entry{Time: now}),
+		"create confirmation": s.CreateConfirmation(ctx, confirm.Request{
 			ID: "x", CreatedAt: now, ExpiresAt: now.Add(time.Minute)}),
 		"save thread target": s.SaveThreadTarget(ctx, "C", "1.1", commands.Target{}),
 		"ping store":         s.Ping(ctx),
 	}
 	_, checks["read audit log"] = s.RecentAudit(ctx, 1)
-	_, _, checks["decide confirmation"] = s.DecideConfirmation(ctx, "x", commands.ConfirmConfirmed, "U1", now)
+	_, _, checks["decide confirmation"] = s.DecideConfirmation(ctx, "x", confirm.Confirmed, "U1", now)
 	_, checks["purge confirmations"] = s.PurgeConfirmations(ctx, now)
 	_, _, checks["read thread target"] = s.ThreadTarget(ctx, "C", "1.1")
 	_, checks["purge thread targets"] = s.PurgeThreadTargets(ctx, now)
@@ -251,7 +253,7 @@ func TestCallsHonourContextAndWrapErrors(t *testing.T) {
 func TestTimesOutOfRange(t *testing.T) {
 	s := openMemory(t)
 	ctx := context.Background()
-	err := s.CreateConfirmation(ctx, commands.PendingConfirmation{ID: "x", CreatedAt: time.Now()})
+	err := s.CreateConfirmation(ctx, confirm.Request{ID: "x", CreatedAt: time.Now()})
 	if err == nil || !strings.Contains(err.Error(), "out of range") {
 		t.Errorf("a zero ExpiresAt: %v, want out of range", err)
 	}

@@ -26,8 +26,8 @@ import (
 	"time"
 
 	slackapi "mfbot/adapters/slack"
-	"mfbot/bot/incident"
 	"mfbot/commands"
+	"mfbot/incident"
 )
 
 // Slack is what the notifier needs from the Web API

@@ -16,9 +16,9 @@ import (
 
 	slackapi "mfbot/adapters/slack"
 	"mfbot/adapters/store"
-	"mfbot/bot/incident"
 	"mfbot/bot/notify"
 	"mfbot/commands"
+	"mfbot/incident"
 	"mfbot/testenv/slackfake"
 )
 

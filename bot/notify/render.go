@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	slackapi "mfbot/adapters/slack"
-	"mfbot/bot/incident"
 	"mfbot/commands"
+	"mfbot/human"
+	"mfbot/incident"
 )
 
 // LogsTail is how many lines the Logs button of an alert asks for. The
@@ -37,7 +37,7 @@ func headline(inc *incident.Incident) string {
 	case incident.StateCrashLooping:
 		return "crash-looping"
 	case incident.StateRecovered:
-		return "recovered after " + humanDuration(inc.Duration(inc.ClosedAt))
+		return "recovered after " + human.Duration(inc.Duration(inc.ClosedAt))
 	case incident.StateResolved:
 		return "resolved"
 	}
@@ -83,7 +83,7 @@ func rootReply(inc *incident.Incident) (commands.Reply, string) {
 	case inc.State.Closed():
 		state = stateEmoji(inc.State) + " " + headline(inc)
 	case !inc.UpSince.IsZero():
-		state += " · up again since " + clock(inc.UpSince)
+		state += " · up again since " + human.Clock(inc.UpSince)
 	}
 	fields := []commands.Field{
 		{Label: targetLabel(k.Source), Value: k.Target},
@@ -99,8 +99,8 @@ func rootReply(inc *incident.Incident) (commands.Reply, string) {
 	}
 	fields = append(fields,
 		commands.Field{Label: "Failures", Value: strconv.Itoa(inc.Count)},
-		commands.Field{Label: "First seen", Value: stamp(inc.FirstSeen)},
-		commands.Field{Label: "Last seen", Value: stamp(inc.LastSeen)},
+		commands.Field{Label: "First seen", Value: human.Stamp(inc.FirstSeen)},
+		commands.Field{Label: "Last seen", Value: human.Stamp(inc.LastSeen)},
 	)
 	if inc.Detail != "" {
 		fields = append(fields, commands.Field{Label: "Detail", Value: inc.Detail})
@@ -159,7 +159,7 @@ func threadPostMessage(inc *incident.Incident, p incident.ThreadPost) slackapi.M
 func timelineMessage(inc *incident.Incident, entries []incident.Entry, closing bool) slackapi.Message {
 	lines := make([]string, len(entries))
 	for i, e := range entries {
-		lines[i] = clock(e.Time) + " · " + e.Text
+		lines[i] = human.Clock(e.Time) + " · " + e.Text
 	}
 	rep := commands.Reply{Status: commands.StatusFailed, Target: &commands.Target{Env: inc.Key.Env, Service: inc.Key.Target}}
 	emoji := "🕒"
@@ -177,42 +177,9 @@ func timelineMessage(inc *incident.Incident, entries []incident.Entry, closing b
 	return slackapi.RenderWithEmoji(rep, emoji)
 }
 
-// stamp is a date and time in UTC ("—" for none); clock the time of day.
-func stamp(t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	return t.UTC().Format("2006-01-02 15:04:05 UTC")
-}
-
-func clock(t time.Time) string { return t.UTC().Format("15:04:05 UTC") }
-
 func yesNo(b bool) string {
 	if b {
 		return "yes"
 	}
 	return "no"
-}
-
-// humanDuration: "45 s", "12 min", "2 h 5 min", "3 d 4 h", rounded to
-// its largest unit's next smaller one.
-func humanDuration(d time.Duration) string {
-	if s := int(d.Round(time.Second) / time.Second); s < 60 {
-		return fmt.Sprintf("%d s", max(s, 0))
-	}
-	d = d.Round(time.Minute)
-	if d < time.Hour {
-		return fmt.Sprintf("%d min", int(d/time.Minute))
-	}
-	if d < 24*time.Hour {
-		if m := int(d%time.Hour) / int(time.Minute); m != 0 {
-			return fmt.Sprintf("%d h %d min", int(d/time.Hour), m)
-		}
-		return fmt.Sprintf("%d h", int(d/time.Hour))
-	}
-	d = d.Round(time.Hour)
-	if h := int(d%(24*time.Hour)) / int(time.Hour); h != 0 {
-		return fmt.Sprintf("%d d %d h", int(d/(24*time.Hour)), h)
-	}
-	return fmt.Sprintf("%d d", int(d/(24*time.Hour)))
 }

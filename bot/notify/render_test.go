@@ -7,7 +7,8 @@ import (
 	"time"
 
 	slackapi "mfbot/adapters/slack"
-	"mfbot/bot/incident"
+	"mfbot/human"
+	"mfbot/incident"
 )
 
 func TestHumanDuration(t *testing.T) {
@@ -27,8 +28,8 @@ func TestHumanDuration(t *testing.T) {
 		36*time.Hour + 29*time.Minute:                  "1 d 12 h",
 		10*24*time.Hour + 30*time.Minute:               "10 d 1 h",
 	} {
-		if got := humanDuration(d); got != want {
-			t.Errorf("humanDuration(%v) = %q, want %q", d, got, want)
+		if got := human.Duration(d); got != want {
+			t.Errorf("human.Duration(%v) = %q, want %q", d, got, want)
 		}
 	}
 }

@@ -16,9 +16,10 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"mfbot/bot/incident"
 	"mfbot/commands"
 	"mfbot/config"
+	"mfbot/containers"
+	"mfbot/incident"
 )
 
 // SourceDocker is the Source of the keys of the Docker watcher's signals.
@@ -70,7 +71,7 @@ type DockerOptions struct {
 // DockerWatcher watches the containers of one environment's services.
 type DockerWatcher struct {
 	env    config.Environment
-	engine commands.Engine
+	engine containers.Engine
 	opts   DockerOptions
 	log    *slog.Logger
 	// sleep waits between reconnections; tests replace it.
@@ -117,7 +118,7 @@ type containerState struct {
 
 // NewDockerWatcher prepares a watcher of env's services on engine. Run
 // starts it.
-func NewDockerWatcher(env config.Environment, engine commands.Engine, opts DockerOptions) *DockerWatcher {
+func NewDockerWatcher(env config.Environment, engine containers.Engine, opts DockerOptions) *DockerWatcher {
 	if opts.BackoffMin <= 0 {
 		opts.BackoffMin = defaultBackoffMin
 	}
@@ -213,7 +214,7 @@ func (w *DockerWatcher) session(ctx context.Context, signals chan<- incident.Sig
 		return 0, err
 	}
 	start := w.opts.Now()
-	err := w.engine.Watch(ctx, w.cursor, func(ev commands.Event) error { return w.handle(ctx, signals, ev) })
+	err := w.engine.Watch(ctx, w.cursor, func(ev containers.Event) error { return w.handle(ctx, signals, ev) })
 	return w.opts.Now().Sub(start), err
 }
 
@@ -261,7 +262,7 @@ func (w *DockerWatcher) catchUp(ctx context.Context, signals chan<- incident.Sig
 }
 
 // handle processes one event: dedupe, attribution, translation, cursor.
-func (w *DockerWatcher) handle(ctx context.Context, signals chan<- incident.Signal, ev commands.Event) error {
+func (w *DockerWatcher) handle(ctx context.Context, signals chan<- incident.Signal, ev containers.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -304,7 +305,7 @@ func (w *DockerWatcher) advance(t time.Time) {
 // serviceOf says which service an event's container is, if any. The
 // listing is refreshed when containers come, go or change names (a
 // recreated container has a new ID).
-func (w *DockerWatcher) serviceOf(ctx context.Context, ev commands.Event) (string, bool) {
+func (w *DockerWatcher) serviceOf(ctx context.Context, ev containers.Event) (string, bool) {
 	switch ev.Action {
 	case "create", "rename", "destroy":
 		w.listed = false
@@ -322,7 +323,7 @@ func (w *DockerWatcher) serviceOf(ctx context.Context, ev commands.Event) (strin
 	}
 	// Gone since (a replay after a restart), or the listing failed: the
 	// event carries the container's name and labels.
-	pseudo := []commands.Container{{ID: ev.ID, Name: ev.Name, Labels: ev.Attributes}}
+	pseudo := []containers.Container{{ID: ev.ID, Name: ev.Name, Labels: ev.Attributes}}
 	for _, svc := range w.env.Services {
 		if commands.ResolveContainer(svc, w.env.ComposeProject, pseudo) != nil {
 			return svc.Name, true
@@ -332,7 +333,7 @@ func (w *DockerWatcher) serviceOf(ctx context.Context, ev commands.Event) (strin
 }
 
 // relist resolves the services' containers with one listing.
-func (w *DockerWatcher) relist(ctx context.Context) ([]commands.Container, error) {
+func (w *DockerWatcher) relist(ctx context.Context) ([]containers.Container, error) {
 	lctx, cancel := context.WithTimeout(ctx, listTimeout)
 	list, err := w.engine.Containers(lctx)
 	cancel()
@@ -380,7 +381,7 @@ func (w *DockerWatcher) key(svc string) incident.Key {
 
 // translate turns one event of a service's container into a signal, if
 // the event says something about its health.
-func (w *DockerWatcher) translate(ctx context.Context, svc string, ev commands.Event) (incident.Signal, bool) {
+func (w *DockerWatcher) translate(ctx context.Context, svc string, ev containers.Event) (incident.Signal, bool) {
 	st := w.state(ev.ID)
 	s := incident.Signal{Key: w.key(svc), Time: ev.Time, Detail: ev.Attributes["image"], HasHealthcheck: st.healthcheck > 0}
 	switch {
@@ -467,7 +468,7 @@ func (w *DockerWatcher) hasHealthcheck(ctx context.Context, id string, st *conta
 	return st.healthcheck > 0
 }
 
-func healthcheckOf(d commands.ContainerDetails) int8 {
+func healthcheckOf(d containers.ContainerDetails) int8 {
 	// The engine sets State.Health when a container with a healthcheck
 	// starts (before the start event) and keeps it after it stops.
 	if d.Health != "" || len(d.HealthLog) > 0 {
@@ -486,7 +487,7 @@ func (w *DockerWatcher) healthOutput(ctx context.Context, id string) string {
 	return lastHealthOutput(d)
 }
 
-func lastHealthOutput(d commands.ContainerDetails) string {
+func lastHealthOutput(d containers.ContainerDetails) string {
 	if len(d.HealthLog) == 0 {
 		return ""
 	}
@@ -501,7 +502,7 @@ func truncate(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-func (w *DockerWatcher) inspect(ctx context.Context, id string) (commands.ContainerDetails, error) {
+func (w *DockerWatcher) inspect(ctx context.Context, id string) (containers.ContainerDetails, error) {
 	ictx, cancel := context.WithTimeout(ctx, inspectTimeout)
 	defer cancel()
 	d, err := w.engine.Inspect(ictx, id)
@@ -518,7 +519,7 @@ func (w *DockerWatcher) inspect(ctx context.Context, id string) (commands.Contai
 // could not fill, only what changed during the gap, as far as the engine's
 // state shows it. Services without a container are a configuration
 // matter, not an alert.
-func (w *DockerWatcher) reconcile(ctx context.Context, signals chan<- incident.Signal, list []commands.Container, gapStart, t0 time.Time) error {
+func (w *DockerWatcher) reconcile(ctx context.Context, signals chan<- incident.Signal, list []containers.Container, gapStart, t0 time.Time) error {
 	fresh := gapStart.IsZero()
 	for _, svc := range w.env.Services {
 		c := commands.ResolveContainer(svc, w.env.ComposeProject, list)
@@ -526,7 +527,7 @@ func (w *DockerWatcher) reconcile(ctx context.Context, signals chan<- incident.S
 			continue
 		}
 		d, err := w.inspect(ctx, c.ID)
-		if errors.Is(err, commands.ErrNoSuchContainer) {
+		if errors.Is(err, containers.ErrNoSuchContainer) {
 			continue // removed since the listing: its events tell the rest
 		}
 		if err != nil {
@@ -550,7 +551,7 @@ func (w *DockerWatcher) reconcile(ctx context.Context, signals chan<- incident.S
 
 // stateSignal is the signal, if any, that a container's current state
 // calls for at a reconciliation; it updates what is known of it.
-func (w *DockerWatcher) stateSignal(svc string, d commands.ContainerDetails, st *containerState, gapStart, t0 time.Time, fresh bool) (incident.Signal, bool) {
+func (w *DockerWatcher) stateSignal(svc string, d containers.ContainerDetails, st *containerState, gapStart, t0 time.Time, fresh bool) (incident.Signal, bool) {
 	s := incident.Signal{Key: w.key(svc), Time: w.opts.Now(), Detail: d.Image, HasHealthcheck: st.healthcheck > 0}
 	switch d.State {
 	case "exited", "dead", "restarting":
@@ -619,7 +620,7 @@ func (w *DockerWatcher) stateSignal(svc string, d commands.ContainerDetails, st 
 // failingBefore says whether the container's current failing streak has
 // at least the engine's default number of retries (3) of probes at or
 // before t: it was then unhealthy already, most likely.
-func failingBefore(d commands.ContainerDetails, t time.Time) bool {
+func failingBefore(d containers.ContainerDetails, t time.Time) bool {
 	if d.StartedAt.After(t) {
 		return false
 	}

@@ -21,9 +21,9 @@ import (
 	"github.com/docker/go-connections/nat"
 
 	"mfbot/adapters/docker"
-	"mfbot/bot/incident"
-	"mfbot/commands"
 	"mfbot/config"
+	"mfbot/containers"
+	"mfbot/incident"
 	"mfbot/testenv"
 )
 
@@ -135,7 +135,7 @@ type watching struct {
 	stop    func() // stops the watcher and waits for Run to return
 }
 
-func watch(t *testing.T, engine commands.Engine, env config.Environment, cursor time.Time) *watching {
+func watch(t *testing.T, engine containers.Engine, env config.Environment, cursor time.Time) *watching {
 	t.Helper()
 	wt := &watching{t: t, signals: make(chan incident.Signal, 100)}
 	wt.w = NewDockerWatcher(env, engine, DockerOptions{
@@ -428,7 +428,7 @@ func waitListening(t *testing.T, port string) {
 }
 
 // waitExited waits until a container has exited.
-func waitExited(t *testing.T, engine commands.Engine, id string) {
+func waitExited(t *testing.T, engine containers.Engine, id string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"mfbot/bot/incident"
-	"mfbot/commands"
 	"mfbot/config"
+	"mfbot/containers"
+	"mfbot/incident"
 )
 
 var t0 = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
@@ -39,26 +39,26 @@ type step struct {
 	// The world before this session (applied at its first engine call:
 	// the replay query of a resume, or the stream): when set, the
 	// containers and their details, events in the engine's memory.
-	containers []commands.Container
-	details    map[string]commands.ContainerDetails
-	gap        []commands.Event
-	forget     bool             // the engine restarted: its memory is empty
-	live       []commands.Event // events streamed after the replay
-	lasts      time.Duration    // how long the stream stays up (on the clock)
-	err        error            // how it ends (nil: it blocks until the context ends)
+	containers []containers.Container
+	details    map[string]containers.ContainerDetails
+	gap        []containers.Event
+	forget     bool               // the engine restarted: its memory is empty
+	live       []containers.Event // events streamed after the replay
+	lasts      time.Duration      // how long the stream stays up (on the clock)
+	err        error              // how it ends (nil: it blocks until the context ends)
 }
 
 // fakeEngine plays the engine: a memory of events replayed by Events and
 // Watch from since (inclusive, like dockerd), scripted live streams,
 // containers and their details.
 type fakeEngine struct {
-	commands.Engine // unimplemented methods panic
+	containers.Engine // unimplemented methods panic
 
 	mu         sync.Mutex
 	clock      *clock
-	containers []commands.Container
-	details    map[string]commands.ContainerDetails
-	memory     []commands.Event
+	containers []containers.Container
+	details    map[string]containers.ContainerDetails
+	memory     []containers.Event
 	steps      []step
 	watchSince []time.Time
 	replays    []time.Time
@@ -70,11 +70,11 @@ type fakeEngine struct {
 	over       sync.Once
 }
 
-func newFake(clk *clock, containers []commands.Container, details map[string]commands.ContainerDetails, steps ...step) *fakeEngine {
+func newFake(clk *clock, containers []containers.Container, details map[string]containers.ContainerDetails, steps ...step) *fakeEngine {
 	return &fakeEngine{clock: clk, containers: containers, details: details, steps: steps, idle: make(chan struct{})}
 }
 
-func (f *fakeEngine) Containers(ctx context.Context) ([]commands.Container, error) {
+func (f *fakeEngine) Containers(ctx context.Context) ([]containers.Container, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.listErr != nil {
@@ -87,27 +87,27 @@ func (f *fakeEngine) Containers(ctx context.Context) ([]commands.Container, erro
 	return slices.Clone(f.containers), nil
 }
 
-func (f *fakeEngine) Inspect(ctx context.Context, id string) (commands.ContainerDetails, error) {
+func (f *fakeEngine) Inspect(ctx context.Context, id string) (containers.ContainerDetails, error) {
 	if _, ok := ctx.Deadline(); !ok {
-		return commands.ContainerDetails{}, errors.New("inspect without a timeout")
+		return containers.ContainerDetails{}, errors.New("inspect without a timeout")
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.inspects++
 	d, ok := f.details[id]
 	if !ok {
-		return d, fmt.Errorf("inspect %s: %w", id, commands.ErrNoSuchContainer)
+		return d, fmt.Errorf("inspect %s: %w", id, containers.ErrNoSuchContainer)
 	}
 	return d, nil
 }
 
 // Events is the adapter's bounded query: since at second precision.
-func (f *fakeEngine) Events(ctx context.Context, since time.Time, ids []string) ([]commands.Event, error) {
+func (f *fakeEngine) Events(ctx context.Context, since time.Time, ids []string) ([]containers.Event, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.replays = append(f.replays, since)
 	f.remember()
-	var out []commands.Event
+	var out []containers.Event
 	for _, ev := range f.memory {
 		if ev.Time.Unix() >= since.Unix() {
 			out = append(out, ev)
@@ -136,7 +136,7 @@ func (f *fakeEngine) remember() {
 	st.details = nil
 }
 
-func (f *fakeEngine) Watch(ctx context.Context, since time.Time, sink func(commands.Event) error) error {
+func (f *fakeEngine) Watch(ctx context.Context, since time.Time, sink func(containers.Event) error) error {
 	f.mu.Lock()
 	f.watchSince = append(f.watchSince, since)
 	f.remember()
@@ -148,7 +148,7 @@ func (f *fakeEngine) Watch(ctx context.Context, since time.Time, sink func(comma
 	}
 	st := f.steps[0]
 	f.steps = f.steps[1:]
-	var replay []commands.Event
+	var replay []containers.Event
 	for _, ev := range f.memory {
 		if !ev.Time.Before(since) {
 			replay = append(replay, ev)
@@ -184,37 +184,37 @@ var env = config.Environment{
 	},
 }
 
-func ctr(id, name, state string) commands.Container {
-	return commands.Container{ID: id, Name: name, State: state}
+func ctr(id, name, state string) containers.Container {
+	return containers.Container{ID: id, Name: name, State: state}
 }
 
-func running(id, name, health string) commands.ContainerDetails {
-	return commands.ContainerDetails{Container: commands.Container{ID: id, Name: name, State: "running", Health: health, Image: "img:" + name}, StartedAt: at(-time.Hour)}
+func running(id, name, health string) containers.ContainerDetails {
+	return containers.ContainerDetails{Container: containers.Container{ID: id, Name: name, State: "running", Health: health, Image: "img:" + name}, StartedAt: at(-time.Hour)}
 }
 
-func exited(id, name string, code int, finished time.Time) commands.ContainerDetails {
-	return commands.ContainerDetails{Container: commands.Container{ID: id, Name: name, State: "exited", Image: "img:" + name}, ExitCode: code, FinishedAt: finished, StartedAt: finished.Add(-time.Minute)}
+func exited(id, name string, code int, finished time.Time) containers.ContainerDetails {
+	return containers.ContainerDetails{Container: containers.Container{ID: id, Name: name, State: "exited", Image: "img:" + name}, ExitCode: code, FinishedAt: finished, StartedAt: finished.Add(-time.Minute)}
 }
 
 // The usual stack: app running healthy, another container beside.
-func stack() ([]commands.Container, map[string]commands.ContainerDetails) {
-	return []commands.Container{ctr("app1", "remote_app_1", "running"), ctr("other", "something_else", "running")},
-		map[string]commands.ContainerDetails{"app1": running("app1", "remote_app_1", "healthy"), "other": running("other", "something_else", "")}
+func stack() ([]containers.Container, map[string]containers.ContainerDetails) {
+	return []containers.Container{ctr("app1", "remote_app_1", "running"), ctr("other", "something_else", "running")},
+		map[string]containers.ContainerDetails{"app1": running("app1", "remote_app_1", "healthy"), "other": running("other", "something_else", "")}
 }
 
-func ev(d time.Duration, id, name, action string, attrs ...string) commands.Event {
+func ev(d time.Duration, id, name, action string, attrs ...string) containers.Event {
 	a := map[string]string{"name": name, "image": "img:" + name}
 	for i := 0; i+1 < len(attrs); i += 2 {
 		a[attrs[i]] = attrs[i+1]
 	}
-	return commands.Event{Time: at(d), Action: action, ID: id, Name: name, Attributes: a}
+	return containers.Event{Time: at(d), Action: action, ID: id, Name: name, Attributes: a}
 }
 
-func die(d time.Duration, id, name string, code int) commands.Event {
+func die(d time.Duration, id, name string, code int) containers.Event {
 	return ev(d, id, name, "die", "exitCode", fmt.Sprint(code))
 }
 
-func kill(d time.Duration, id, name string, sig int) commands.Event {
+func kill(d time.Duration, id, name string, sig int) containers.Event {
 	return ev(d, id, name, "kill", "signal", fmt.Sprint(sig))
 }
 
@@ -305,7 +305,7 @@ func expect(t *testing.T, h *harness, want ...string) {
 func TestCrashIsOneSignal(t *testing.T) {
 	clk := &clock{now: t0}
 	list, details := stack()
-	eng := newFake(clk, list, details, step{live: []commands.Event{
+	eng := newFake(clk, list, details, step{live: []containers.Event{
 		die(time.Second, "app1", "remote_app_1", 1),
 		ev(time.Second+time.Millisecond, "app1", "remote_app_1", "start"),
 	}})
@@ -329,7 +329,7 @@ func TestCrashIsOneSignal(t *testing.T) {
 func TestEventTimeKeepsNanoseconds(t *testing.T) {
 	clk := &clock{now: t0}
 	list, details := stack()
-	eng := newFake(clk, list, details, step{live: []commands.Event{die(time.Second+123456789, "app1", "remote_app_1", 1)}})
+	eng := newFake(clk, list, details, step{live: []containers.Event{die(time.Second+123456789, "app1", "remote_app_1", 1)}})
 	h := run(t, eng, DockerOptions{})
 	if s := h.signals[len(h.signals)-1]; !s.Time.Equal(at(time.Second + 123456789)) {
 		t.Fatalf("time %v", s.Time)
@@ -339,7 +339,7 @@ func TestEventTimeKeepsNanoseconds(t *testing.T) {
 func TestOOMKillIsOneSignal(t *testing.T) {
 	clk := &clock{now: t0}
 	list, details := stack()
-	eng := newFake(clk, list, details, step{live: []commands.Event{
+	eng := newFake(clk, list, details, step{live: []containers.Event{
 		// What dockerd 20.10 sent here: oom, sometimes twice, then die 137.
 		ev(time.Second, "app1", "remote_app_1", "oom"),
 		ev(time.Second+6*time.Millisecond, "app1", "remote_app_1", "oom"),
@@ -358,10 +358,10 @@ func TestOOMKillIsOneSignal(t *testing.T) {
 func TestStopsAreNotFailures(t *testing.T) {
 	clk := &clock{now: t0}
 	list, details := stack()
-	app := func(d time.Duration, action string, attrs ...string) commands.Event {
+	app := func(d time.Duration, action string, attrs ...string) containers.Event {
 		return ev(d, "app1", "remote_app_1", action, attrs...)
 	}
-	eng := newFake(clk, list, details, step{live: []commands.Event{
+	eng := newFake(clk, list, details, step{live: []containers.Event{
 		// docker stop, clean exit
 		kill(1*time.Second, "app1", "remote_app_1", 15), die(1*time.Second+100*time.Millisecond, "app1", "remote_app_1", 0), app(1*time.Second+200*time.Millisecond, "stop"),
 		app(2*time.Second, "start"),
@@ -399,9 +399,9 @@ func TestHealthTransitions(t *testing.T) {
 	list, details := stack()
 	long := strings.Repeat("x", 300)
 	d := details["app1"]
-	d.HealthLog = []commands.HealthCheck{{ExitCode: 0, Output: "ok"}, {ExitCode: 1, Output: "\n  HTTP 503 " + long + "\n"}}
+	d.HealthLog = []containers.HealthCheck{{ExitCode: 0, Output: "ok"}, {ExitCode: 1, Output: "\n  HTTP 503 " + long + "\n"}}
 	details["app1"] = d
-	eng := newFake(clk, list, details, step{live: []commands.Event{
+	eng := newFake(clk, list, details, step{live: []containers.Event{
 		ev(time.Second, "app1", "remote_app_1", "health_status: unhealthy"),
 		ev(2*time.Second, "app1", "remote_app_1", "health_status: healthy"),
 	}})
@@ -420,9 +420,9 @@ func TestHealthTransitions(t *testing.T) {
 
 func TestStartSaysWhetherThereIsAHealthcheck(t *testing.T) {
 	clk := &clock{now: t0}
-	list := []commands.Container{ctr("app1", "remote_app_1", "running"), ctr("web1", "web", "running")}
-	details := map[string]commands.ContainerDetails{"app1": running("app1", "remote_app_1", "starting"), "web1": running("web1", "web", "")}
-	eng := newFake(clk, list, details, step{live: []commands.Event{
+	list := []containers.Container{ctr("app1", "remote_app_1", "running"), ctr("web1", "web", "running")}
+	details := map[string]containers.ContainerDetails{"app1": running("app1", "remote_app_1", "starting"), "web1": running("web1", "web", "")}
+	eng := newFake(clk, list, details, step{live: []containers.Event{
 		ev(time.Second, "web1", "web", "start"),
 		ev(2*time.Second, "web1", "web", "start"),
 		ev(3*time.Second, "app1", "remote_app_1", "start"),
@@ -439,7 +439,7 @@ func TestStartSaysWhetherThereIsAHealthcheck(t *testing.T) {
 func TestNoiseAndOtherContainersAreIgnored(t *testing.T) {
 	clk := &clock{now: t0}
 	list, details := stack()
-	eng := newFake(clk, list, details, step{live: []commands.Event{
+	eng := newFake(clk, list, details, step{live: []containers.Event{
 		ev(time.Second, "app1", "remote_app_1", "exec_create: /fakeapp healthcheck"),
 		ev(time.Second, "app1", "remote_app_1", "exec_start: /fakeapp healthcheck"),
 		ev(time.Second, "app1", "remote_app_1", "exec_die", "exitCode", "1"),
@@ -464,8 +464,8 @@ func TestRecreatedContainerIsFollowed(t *testing.T) {
 	clk := &clock{now: t0}
 	list, details := stack()
 	details["app2"] = running("app2", "remote_app_1", "starting")
-	after := []commands.Container{ctr("app2", "remote_app_1", "created"), ctr("app1", "0123456789ab_remote_app_1", "exited"), ctr("other", "something_else", "running")}
-	eng := newFake(clk, list, details, step{containers: after, live: []commands.Event{
+	after := []containers.Container{ctr("app2", "remote_app_1", "created"), ctr("app1", "0123456789ab_remote_app_1", "exited"), ctr("other", "something_else", "running")}
+	eng := newFake(clk, list, details, step{containers: after, live: []containers.Event{
 		// mfbot's recreate: stop, rename aside, create, start, remove.
 		kill(time.Second, "app1", "remote_app_1", 15),
 		die(time.Second+100*time.Millisecond, "app1", "remote_app_1", 143),
@@ -486,18 +486,18 @@ func TestResumeFromTheCursorWithoutDuplicates(t *testing.T) {
 	list, details := stack()
 	broken := errors.New("watch events: the Docker engine at unix:///var/run/docker.sock closed the stream")
 	eng := newFake(clk, list, details,
-		step{live: []commands.Event{
+		step{live: []containers.Event{
 			die(time.Second, "app1", "remote_app_1", 1),
 			ev(time.Second+500*time.Millisecond, "app1", "remote_app_1", "start"),
 		}, err: broken},
 		// While disconnected: another crash, in the engine's memory.
-		step{gap: []commands.Event{
+		step{gap: []containers.Event{
 			die(2*time.Second, "app1", "remote_app_1", 2),
 			ev(2*time.Second+500*time.Millisecond, "app1", "remote_app_1", "start"),
-		}, live: []commands.Event{
+		}, live: []containers.Event{
 			die(3*time.Second, "app1", "remote_app_1", 3),
 		}, err: broken},
-		step{live: []commands.Event{
+		step{live: []containers.Event{
 			// Two events at the same nanosecond (different actions) are not duplicates.
 			ev(4*time.Second, "app1", "remote_app_1", "start"),
 			ev(4*time.Second, "app1", "remote_app_1", "health_status: healthy"),
@@ -531,28 +531,28 @@ func TestResumeFromTheCursorWithoutDuplicates(t *testing.T) {
 
 func TestResumeAfterAnEngineRestartReconciles(t *testing.T) {
 	clk := &clock{now: t0}
-	list := []commands.Container{
+	list := []containers.Container{
 		ctr("app1", "remote_app_1", "running"), ctr("db1", "remote_db_1", "running"),
 		ctr("geo1", "monitorfish-geoserver", "running"), ctr("web1", "web", "running"),
 		ctr("ps1", "monitorfish-pipeline-server", "running"),
 	}
-	details := map[string]commands.ContainerDetails{
+	details := map[string]containers.ContainerDetails{
 		"app1": running("app1", "remote_app_1", "healthy"), "db1": running("db1", "remote_db_1", "healthy"),
 		"geo1": running("geo1", "monitorfish-geoserver", "healthy"), "web1": running("web1", "web", ""),
 		"ps1": running("ps1", "monitorfish-pipeline-server", ""),
 	}
 	unhealthy := running("geo1", "monitorfish-geoserver", "unhealthy")
-	unhealthy.HealthLog = []commands.HealthCheck{{Start: at(20 * time.Second), ExitCode: 0}, {Start: at(30 * time.Second), ExitCode: 1, Output: "503"}}
+	unhealthy.HealthLog = []containers.HealthCheck{{Start: at(20 * time.Second), ExitCode: 0}, {Start: at(30 * time.Second), ExitCode: 1, Output: "503"}}
 	restarted := running("ps1", "monitorfish-pipeline-server", "")
 	restarted.FinishedAt, restarted.StartedAt = at(8*time.Second), at(9*time.Second)
 	eng := newFake(clk, list, details,
-		step{live: []commands.Event{ev(time.Second, "app1", "remote_app_1", "health_status: healthy")}, err: errors.New("unexpected EOF")},
+		step{live: []containers.Event{ev(time.Second, "app1", "remote_app_1", "health_status: healthy")}, err: errors.New("unexpected EOF")},
 		// dockerd restarted: its memory is empty. Meanwhile the app
 		// exited 2, the db was OOM-killed, geoserver became unhealthy,
 		// web was stopped, the pipeline server restarted.
-		step{forget: true, details: map[string]commands.ContainerDetails{
+		step{forget: true, details: map[string]containers.ContainerDetails{
 			"app1": exited("app1", "remote_app_1", 2, at(5*time.Second)),
-			"db1": func() commands.ContainerDetails {
+			"db1": func() containers.ContainerDetails {
 				d := exited("db1", "remote_db_1", 137, at(6*time.Second))
 				d.OOMKilled = true
 				return d
@@ -560,7 +560,7 @@ func TestResumeAfterAnEngineRestartReconciles(t *testing.T) {
 			"geo1": unhealthy,
 			"web1": exited("web1", "web", 143, at(7*time.Second)),
 			"ps1":  restarted,
-		}, live: []commands.Event{
+		}, live: []containers.Event{
 			// The die of the app, if the engine sends it late, is not a second crash.
 			die(5*time.Second+100*time.Millisecond, "app1", "remote_app_1", 2),
 		}, err: errors.New("unexpected EOF")},
@@ -582,7 +582,7 @@ func TestPersistedCursorCoveredByTheReplay(t *testing.T) {
 	app := exited("app1", "remote_app_1", 4, at(8*time.Second))
 	app.Health = "unhealthy" // the engine keeps State.Health after an exit
 	details["app1"] = app
-	eng := newFake(clk, list, details, step{gap: []commands.Event{
+	eng := newFake(clk, list, details, step{gap: []containers.Event{
 		die(4*time.Second+999*time.Millisecond, "app1", "remote_app_1", 9), // same second, before the cursor
 		die(5*time.Second, "app1", "remote_app_1", 1),                      // the cursor: processed by the previous run
 		ev(6*time.Second, "app1", "remote_app_1", "start"),
@@ -601,18 +601,18 @@ func TestPersistedCursorCoveredByTheReplay(t *testing.T) {
 func TestPersistedCursorNotCoveredReportsOnlyTheGap(t *testing.T) {
 	clk := &clock{now: at(time.Hour)}
 	cursor := at(time.Minute)
-	list := []commands.Container{
+	list := []containers.Container{
 		ctr("app1", "remote_app_1", "exited"), ctr("db1", "remote_db_1", "exited"),
 		ctr("geo1", "monitorfish-geoserver", "running"), ctr("web1", "web", "running"),
 	}
 	longUnhealthy := running("geo1", "monitorfish-geoserver", "unhealthy")
 	for i := range 5 {
-		longUnhealthy.HealthLog = append(longUnhealthy.HealthLog, commands.HealthCheck{Start: cursor.Add(time.Duration(i-2) * 10 * time.Second), ExitCode: 1, Output: "503"})
+		longUnhealthy.HealthLog = append(longUnhealthy.HealthLog, containers.HealthCheck{Start: cursor.Add(time.Duration(i-2) * 10 * time.Second), ExitCode: 1, Output: "503"})
 	}
 	newUnhealthy := running("web1", "web", "unhealthy")
 	newUnhealthy.StartedAt = cursor.Add(time.Second)
-	newUnhealthy.HealthLog = []commands.HealthCheck{{Start: cursor.Add(-time.Minute), ExitCode: 1, Output: "boom"}}
-	details := map[string]commands.ContainerDetails{
+	newUnhealthy.HealthLog = []containers.HealthCheck{{Start: cursor.Add(-time.Minute), ExitCode: 1, Output: "boom"}}
+	details := map[string]containers.ContainerDetails{
 		"app1": exited("app1", "remote_app_1", 1, cursor.Add(-time.Second)), // before: reported then
 		"db1":  exited("db1", "remote_db_1", 3, cursor.Add(time.Second)),    // in the gap
 		"geo1": longUnhealthy,                                               // failing since before the cursor
@@ -625,19 +625,19 @@ func TestPersistedCursorNotCoveredReportsOnlyTheGap(t *testing.T) {
 
 func TestReconcileAtStart(t *testing.T) {
 	clk := &clock{now: t0}
-	list := []commands.Container{
+	list := []containers.Container{
 		ctr("app1", "remote_app_1", "exited"), ctr("db1", "remote_db_1", "running"),
 		ctr("geo1", "monitorfish-geoserver", "exited"), ctr("ps1", "monitorfish-pipeline-server", "restarting"),
 		ctr("pf1", "monitorfish-pipeline-flows", "exited"), ctr("web1", "web", "running"),
 		ctr("other", "something_else", "exited"),
 	}
 	unhealthy := running("db1", "remote_db_1", "unhealthy")
-	unhealthy.HealthLog = []commands.HealthCheck{{ExitCode: 1, Output: "connection refused"}}
+	unhealthy.HealthLog = []containers.HealthCheck{{ExitCode: 1, Output: "connection refused"}}
 	oom := exited("geo1", "monitorfish-geoserver", 137, at(-2*time.Hour))
 	oom.OOMKilled = true
 	restarting := exited("ps1", "monitorfish-pipeline-server", 1, at(-time.Second))
 	restarting.State = "restarting"
-	details := map[string]commands.ContainerDetails{
+	details := map[string]containers.ContainerDetails{
 		"app1":  exited("app1", "remote_app_1", 3, at(-time.Hour)),
 		"db1":   unhealthy,
 		"geo1":  oom,
@@ -646,7 +646,7 @@ func TestReconcileAtStart(t *testing.T) {
 		"web1":  running("web1", "web", ""),
 		"other": exited("other", "something_else", 1, at(-time.Hour)),
 	}
-	eng := newFake(clk, list, details, step{live: []commands.Event{
+	eng := newFake(clk, list, details, step{live: []containers.Event{
 		// Restarting: its next die is what reports it.
 		die(time.Second, "ps1", "monitorfish-pipeline-server", 1),
 	}})
@@ -663,10 +663,10 @@ func TestReconcileAtStart(t *testing.T) {
 
 func TestReconcileThenTheDieOfTheSameExit(t *testing.T) {
 	clk := &clock{now: t0}
-	list := []commands.Container{ctr("app1", "remote_app_1", "exited")}
+	list := []containers.Container{ctr("app1", "remote_app_1", "exited")}
 	// Exited just after t0: its die event is replayed from t0, and only it reports.
-	details := map[string]commands.ContainerDetails{"app1": exited("app1", "remote_app_1", 3, at(time.Millisecond))}
-	eng := newFake(clk, list, details, step{live: []commands.Event{die(2*time.Millisecond, "app1", "remote_app_1", 3)}})
+	details := map[string]containers.ContainerDetails{"app1": exited("app1", "remote_app_1", 3, at(time.Millisecond))}
+	eng := newFake(clk, list, details, step{live: []containers.Event{die(2*time.Millisecond, "app1", "remote_app_1", 3)}})
 	h := run(t, eng, DockerOptions{})
 	expect(t, h, "app crashed(3)")
 }
@@ -697,7 +697,7 @@ func TestBackoffGrowsThenResets(t *testing.T) {
 func TestStartRetriesWhenTheEngineIsDown(t *testing.T) {
 	clk := &clock{now: t0}
 	list, details := stack()
-	eng := newFake(clk, list, details, step{live: []commands.Event{die(time.Second, "app1", "remote_app_1", 1)}})
+	eng := newFake(clk, list, details, step{live: []containers.Event{die(time.Second, "app1", "remote_app_1", 1)}})
 	eng.listErr = errors.New("Docker engine is unreachable")
 	go func() {
 		time.Sleep(50 * time.Millisecond)
@@ -730,7 +730,7 @@ func TestGapReconciledAfterARetry(t *testing.T) {
 	cursor := at(time.Minute)
 	list, details := stack()
 	details["app1"] = exited("app1", "remote_app_1", 1, cursor.Add(time.Second))
-	eng := newFake(clk, list, details, step{gap: []commands.Event{
+	eng := newFake(clk, list, details, step{gap: []containers.Event{
 		// What the engine still holds: later than the cursor, without the app's die.
 		die(time.Minute+2*time.Second, "other", "something_else", 0),
 	}})

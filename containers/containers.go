@@ -1,4 +1,7 @@
-package commands
+// Package containers holds what mfbot knows of a Docker engine and its
+// containers: the Engine interface that adapters/docker implements, and the
+// values it returns. It imports nothing of mfbot.
+package containers
 
 import (
 	"context"
