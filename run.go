@@ -137,37 +137,33 @@ func listen(addr string, h http.Handler) (*httpServer, error) {
 
 func (s *httpServer) serve() error { return s.Serve(s.listener) }
 
-// startAlerts starts the pipeline that turns failures into alerts: one
-// Docker watcher per environment, resuming from its saved cursor, feeding
-// the incident recorder, and the notifier when an alert channel is set
-// (without one, incidents are recorded and logged only).
+// startAlerts starts the pipeline that turns failures into alerts: the
+// sources (one Docker watcher per environment, resuming from its saved
+// cursor), the incident recorder, and the notifier when an alert channel
+// is set (without one, incidents are recorded and logged only).
 func startAlerts(ctx context.Context, a *app, st *store.Store, api *slackapi.Client, log *slog.Logger, errs chan<- error) error {
 	cfg := a.Config
-	rules := incident.Rules{CrashLoopRestarts: cfg.Alerts.CrashLoopRestarts, CrashLoopWindow: cfg.Alerts.CrashLoopWindow, RecoveryAfter: cfg.Alerts.RecoveryAfter}
-	alerts := &bot.Alerts{Store: st, Rules: rules, LogsBefore: a.Catalogue.LogsBefore, SaveCursor: st.SaveCursor, Log: log}
-	if cfg.AlertChannel != "" {
-		muted := mutedBy(commands.MutePolicy(cfg, st), log)
-		n := notify.New(st, api, cfg.AlertChannel, notify.Options{UpdateInterval: cfg.Alerts.UpdateInterval, Muted: muted, Threads: st, Log: log})
-		alerts.Notify = n.Kick
-		go func() { errs <- n.Run(ctx) }()
-	} else {
-		log.Warn("MFBOT_ALERT_CHANNEL is not set: incidents are recorded and logged, not posted")
-	}
-	// Unbuffered: a signal is handed over only when the recorder takes it.
-	signals := make(chan incident.Signal)
+	docker := watch.DockerSource{LogsBefore: a.Catalogue.LogsBefore}
 	for _, e := range cfg.Environments {
 		cursor, err := st.Cursor(ctx, e.Name, watch.SourceDocker)
 		if err != nil {
 			return err
 		}
-		w := watch.NewDockerWatcher(e, a.Engines[e.Name], watch.DockerOptions{Cursor: cursor, StopWindow: cfg.Limits.StopTimeout + time.Minute, Log: log})
-		go func() {
-			if err := w.Run(ctx, signals); err != nil {
-				log.Error("Docker watcher stopped", "env", e.Name, "err", err)
-			}
-		}()
+		docker.Watchers = append(docker.Watchers, watch.NewDockerWatcher(e, a.Engines[e.Name],
+			watch.DockerOptions{Cursor: cursor, StopWindow: cfg.Limits.StopTimeout + time.Minute, Log: log}))
 	}
-	go alerts.Run(ctx, signals)
+	sources := []bot.Source{docker}
+	rules := incident.Rules{CrashLoopRestarts: cfg.Alerts.CrashLoopRestarts, CrashLoopWindow: cfg.Alerts.CrashLoopWindow, RecoveryAfter: cfg.Alerts.RecoveryAfter}
+	alerts := &bot.Alerts{Store: st, Rules: rules, Sources: sources, SaveCursor: st.SaveCursor, Log: log}
+	if cfg.AlertChannel != "" {
+		n := notify.New(st, api, cfg.AlertChannel, notify.Options{UpdateInterval: cfg.Alerts.UpdateInterval,
+			Muted: mutedBy(commands.MutePolicy(cfg, st), log), Presenters: bot.Presenters(sources), Threads: st, Log: log})
+		alerts.Notify = n.Kick
+		go func() { errs <- n.Run(ctx) }()
+	} else {
+		log.Warn("MFBOT_ALERT_CHANNEL is not set: incidents are recorded and logged, not posted")
+	}
+	go alerts.Run(ctx)
 	return nil
 }
 

@@ -5,32 +5,67 @@ import (
 	"log/slog"
 	"time"
 
+	"mfbot/bot/notify"
 	"mfbot/commands"
 	"mfbot/incident"
 )
 
+// Source is one origin of incidents — the Docker engines, the data
+// freshness checks, Prefect: a watcher that emits signals from its own
+// cursor, what a new incident's thread starts with, and how its alerts
+// look. Every source takes the same path: Alerts records its signals, the
+// notifier presents them through it.
+type Source interface {
+	notify.Presenter
+	// Name is the Source of the keys of its signals ("docker", "freshness").
+	Name() string
+	// Watch sends signals until ctx ends.
+	Watch(ctx context.Context, signals chan<- incident.Signal) error
+	// Opened returns the posts that start a new incident's thread (the
+	// logs before the failure); nil: none.
+	Opened(ctx context.Context, inc *incident.Incident, s incident.Signal) []incident.ThreadPost
+}
+
+// Presenters indexes the sources' presenters by name, for the notifier.
+func Presenters(sources []Source) map[string]notify.Presenter {
+	out := make(map[string]notify.Presenter, len(sources))
+	for _, s := range sources {
+		out[s.Name()] = s
+	}
+	return out
+}
+
 // Alerts is the pipeline from watchers to notifications: each signal is
-// folded into its incident and saved; a new incident gets the logs before
-// the failure in its thread; recoveries are found by a periodic tick; the
-// notifier is woken after every change.
+// folded into its incident and saved; a new incident's thread gets what
+// its source gives (the logs before the failure); recoveries are found by
+// a periodic tick; the notifier is woken after every change.
 type Alerts struct {
-	Store  incident.Store
-	Rules  incident.Rules
-	Notify func() // wakes the notifier (nil: alerts only logged)
-	// LogsBefore fetches the redacted log lines before a failure, for the
-	// incident's thread (catalogue.LogsBefore).
-	LogsBefore func(ctx context.Context, env, service string, until time.Time, n int) (string, error)
+	Store   incident.Store
+	Rules   incident.Rules
+	Notify  func() // wakes the notifier (nil: alerts only logged)
+	Sources []Source
 	// SaveCursor persists how far a watcher's stream has been recorded.
 	SaveCursor func(ctx context.Context, env, source string, at time.Time) error
 	Tick       time.Duration // recovery check period (default 5 s)
 	Log        *slog.Logger
 }
 
-// logLinesInThread is how many log lines before a failure the thread shows.
-const logLinesInThread = 50
+// Run starts every source's watcher and records their signals until ctx ends.
+func (a *Alerts) Run(ctx context.Context) {
+	// Unbuffered: a signal is handed over only when the recorder takes it.
+	signals := make(chan incident.Signal)
+	for _, src := range a.Sources {
+		go func() {
+			if err := src.Watch(ctx, signals); err != nil && ctx.Err() == nil {
+				a.Log.Error("watcher stopped", "source", src.Name(), "err", err)
+			}
+		}()
+	}
+	a.Record(ctx, signals)
+}
 
-// Run records signals until ctx ends.
-func (a *Alerts) Run(ctx context.Context, signals <-chan incident.Signal) {
+// Record records signals until ctx ends.
+func (a *Alerts) Record(ctx context.Context, signals <-chan incident.Signal) {
 	tick := a.Tick
 	if tick <= 0 {
 		tick = 5 * time.Second
@@ -75,25 +110,24 @@ func (a *Alerts) record(ctx context.Context, s incident.Signal) {
 		return
 	}
 	a.Log.Info("incident "+string(change), "incident", inc.ID, "key", s.Key.String(), "state", inc.State, "count", inc.Count, "exit_code", inc.ExitCode, "oom", inc.OOM)
-	if change == incident.ChangeOpened && a.LogsBefore != nil && s.Source == "docker" {
-		a.attachLogs(ctx, inc, s)
+	if change == incident.ChangeOpened {
+		a.startThread(ctx, inc, s)
 	}
 	a.notify()
 }
 
-// attachLogs puts the last log lines before the failure in the thread.
-func (a *Alerts) attachLogs(ctx context.Context, inc *incident.Incident, s incident.Signal) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	text, err := a.LogsBefore(ctx, s.Env, s.Target, s.Time.Add(time.Second), logLinesInThread)
-	post := incident.ThreadPost{IncidentID: inc.ID, Kind: "logs", Title: "Last log lines before the failure", Code: text, CreatedAt: time.Now()}
-	if err != nil {
-		post.Code, post.Text = "", "Logs unavailable: "+err.Error()
-	} else if text == "" {
-		post.Text = "No log lines before the failure."
-	}
-	if err := a.Store.AppendThreadPost(ctx, inc.ID, post); err != nil {
-		a.Log.Error("cannot queue the failure's logs", "incident", inc.ID, "err", err)
+// startThread queues what the incident's source puts first in its thread.
+func (a *Alerts) startThread(ctx context.Context, inc *incident.Incident, s incident.Signal) {
+	for _, src := range a.Sources {
+		if src.Name() != s.Source {
+			continue
+		}
+		for _, post := range src.Opened(ctx, inc, s) {
+			if err := a.Store.AppendThreadPost(ctx, inc.ID, post); err != nil {
+				a.Log.Error("cannot queue a thread post", "incident", inc.ID, "kind", post.Kind, "err", err)
+			}
+		}
+		return
 	}
 }
 

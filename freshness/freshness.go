@@ -1,10 +1,11 @@
 // Package freshness judges whether MonitorFish's data keeps flowing: the
 // facts its healthcheck reports (or the database, when the endpoint does
 // not answer) against the thresholds of the operators' cron health script.
-// It decides with pure functions and imports nothing of mfbot.
+// It decides with pure functions and imports nothing of mfbot but human.
 package freshness
 
 import (
+	"context"
 	"time"
 
 	"mfbot/human"
@@ -139,4 +140,73 @@ func judgeDrop(f Facts) Result {
 		r.Verdict, r.Detail = OK, "no sudden drop"
 	}
 	return r
+}
+
+// App reads MonitorFish's healthcheck endpoint (adapters/monitorfish).
+type App interface {
+	Healthcheck(ctx context.Context) (Facts, error)
+}
+
+// Database reads the same facts from the database, with the functions
+// and tables MonitorFish itself uses (adapters/postgres).
+type Database interface {
+	Freshness(ctx context.Context) (Facts, error)
+}
+
+// Reading is one evaluation of an environment's data freshness.
+type Reading struct {
+	At time.Time
+	// HasApp and HasDB say which sources are configured.
+	HasApp, HasDB bool
+	// AppErr and DBErr are why a configured source did not answer (nil:
+	// it answered).
+	AppErr, DBErr error
+	// Facts are those of the endpoint when it answered, else those of the
+	// database; Facts.From is "" when neither answered.
+	Facts Facts
+	// Results judge the data checks (DataChecks order); Unknown when no
+	// source answered.
+	Results []Result
+}
+
+// Read asks the app's healthcheck and, when configured, the database
+// (every time: the database's reachability is a check of its own), and
+// judges the facts of the first that answered. app or db may be nil.
+func Read(ctx context.Context, app App, db Database, th Thresholds, now func() time.Time) Reading {
+	r := Reading{HasApp: app != nil, HasDB: db != nil}
+	var appFacts, dbFacts Facts
+	if app != nil {
+		appFacts, r.AppErr = app.Healthcheck(ctx)
+	}
+	if db != nil {
+		dbFacts, r.DBErr = db.Freshness(ctx)
+	}
+	r.At = now()
+	switch {
+	case app != nil && r.AppErr == nil:
+		r.Facts = appFacts
+		r.Facts.From = FromHealthcheck
+	case db != nil && r.DBErr == nil:
+		r.Facts = dbFacts
+		r.Facts.From = FromDatabase
+	}
+	if r.Facts.From == "" {
+		r.Results = Unknowns(r.unknownWhy())
+		return r
+	}
+	r.Results = Judge(r.Facts, th, r.At)
+	return r
+}
+
+// unknownWhy says why no fact could be read.
+func (r Reading) unknownWhy() string {
+	switch {
+	case !r.HasApp && !r.HasDB:
+		return "cannot be evaluated: neither app_url nor a database is configured"
+	case r.HasApp && r.HasDB:
+		return "cannot be evaluated: the app healthcheck and the database are both unreachable"
+	case r.HasApp:
+		return "cannot be evaluated: the app healthcheck does not answer and no database is configured"
+	}
+	return "cannot be evaluated: the database is unreachable and no app_url is configured"
 }

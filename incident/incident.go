@@ -28,8 +28,11 @@ const (
 	SignalOOMKilled SignalKind = "oom"       // killed by the kernel for memory
 	SignalUnhealthy SignalKind = "unhealthy" // healthcheck failing
 	SignalDown      SignalKind = "down"      // absent or stopped when it should run (reconciliation)
+	// Conditions found by polling: reported at every poll while they last.
+	SignalFailing     SignalKind = "failing"     // a check fails (data stale, a sudden drop, an endpoint in error)
+	SignalUnreachable SignalKind = "unreachable" // a dependency does not answer (database, API)
 	// Signs of life.
-	SignalHealthy SignalKind = "healthy" // healthcheck passing
+	SignalHealthy SignalKind = "healthy" // healthcheck passing, check passing, dependency answering
 	SignalRunning SignalKind = "running" // started (for targets without a healthcheck)
 	// Neutral.
 	SignalStopped SignalKind = "stopped" // stopped on purpose (an operator, mfbot): not a failure
@@ -37,7 +40,15 @@ const (
 
 // IsFailure says whether a signal opens or feeds an incident.
 func (k SignalKind) IsFailure() bool {
-	return k == SignalCrashed || k == SignalOOMKilled || k == SignalUnhealthy || k == SignalDown
+	return k == SignalCrashed || k == SignalOOMKilled || k == SignalUnhealthy || k == SignalDown ||
+		k == SignalFailing || k == SignalUnreachable
+}
+
+// IsCondition says whether a failure is a lasting condition rather than
+// an event: reported again while it lasts (a watcher polling, or
+// reconciling after a restart), it is the same failure, not a new one.
+func (k SignalKind) IsCondition() bool {
+	return k == SignalUnhealthy || k == SignalFailing || k == SignalUnreachable
 }
 
 // Signal is one observation about a target.

@@ -54,9 +54,9 @@ func Apply(r Rules, open *Incident, s Signal) (*Incident, Change) {
 		// A failure already counted, seen again (a watcher replaying its
 		// stream after a restart).
 		return open, ChangeNone
-	case s.Kind == SignalUnhealthy && open.Reason == SignalUnhealthy && open.UpSince.IsZero():
-		// Still unhealthy, reported again (a watcher reconciling after a
-		// restart): the same failure, not a new one.
+	case s.Kind.IsCondition() && open.Reason == s.Kind && open.UpSince.IsZero():
+		// Still unhealthy, stale or unreachable, reported again (a watcher
+		// polling, or reconciling after a restart): the same failure.
 		return open, ChangeNone
 	case s.Kind.IsFailure():
 		inc := clone(open)
@@ -145,12 +145,15 @@ func describe(s Signal) string {
 			return "unhealthy: " + s.Detail
 		}
 		return "unhealthy"
-	case SignalDown:
+	case SignalDown, SignalFailing, SignalUnreachable:
 		if s.Detail != "" {
-			return "down: " + s.Detail
+			return string(s.Kind) + ": " + s.Detail
 		}
-		return "down"
+		return string(s.Kind)
 	case SignalHealthy:
+		if s.Detail != "" {
+			return "ok again: " + s.Detail
+		}
 		return "healthy again"
 	case SignalRunning:
 		return "running again"

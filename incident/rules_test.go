@@ -153,3 +153,38 @@ func TestAReplayedFailureIsNotCountedTwice(t *testing.T) {
 		}
 	}
 }
+
+// A condition found by polling (stale data, an unreachable database) is
+// reported at every poll: one failure, not a crash loop, and it recovers
+// like a container does.
+func TestPolledConditionIsOneFailure(t *testing.T) {
+	t0 := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	r := Rules{RecoveryAfter: time.Minute}
+	key := Key{Env: "prod", Source: "freshness", Target: "positions-received"}
+	inc, change := Apply(r, nil, Signal{Key: key, Kind: SignalFailing, Time: t0, Detail: "7 min ago (limit 5 min)"})
+	if change != ChangeOpened || inc.Count != 1 {
+		t.Fatalf("first poll: %s %+v", change, inc)
+	}
+	for i := 1; i <= 5; i++ {
+		next, change := Apply(r, inc, Signal{Key: key, Kind: SignalFailing, Time: t0.Add(time.Duration(i) * time.Minute)})
+		if change != ChangeNone || next.Count != 1 || next.State != StateOpen {
+			t.Fatalf("poll %d: %s count %d state %s", i, change, next.Count, next.State)
+		}
+	}
+	inc, change = Apply(r, inc, Signal{Key: key, Kind: SignalHealthy, Time: t0.Add(6 * time.Minute), Detail: "20 s ago"})
+	if change != ChangeUp {
+		t.Fatalf("fresh again: %s", change)
+	}
+	if _, change := Tick(r, inc, t0.Add(6*time.Minute+30*time.Second)); change != ChangeNone {
+		t.Fatalf("recovered too early: %s", change)
+	}
+	closed, change := Tick(r, inc, t0.Add(7*time.Minute))
+	if change != ChangeRecovered || closed.State != StateRecovered {
+		t.Fatalf("recovery: %s %s", change, closed.State)
+	}
+	// An unreachable database after a stale check is another kind: a new failure.
+	other, change := Apply(r, nil, Signal{Key: Key{Env: "prod", Source: "freshness", Target: "database"}, Kind: SignalUnreachable, Time: t0})
+	if change != ChangeOpened || other.Reason != SignalUnreachable {
+		t.Fatalf("unreachable: %s %+v", change, other)
+	}
+}

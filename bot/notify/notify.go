@@ -81,6 +81,9 @@ type Options struct {
 	// muted incident's messages are held, and sent when the mute ends —
 	// unless it never had a root and closed meanwhile: then never.
 	Muted func(incident.Key, time.Time) bool
+	// Presenters show the incidents of each source, by incident.Key.Source;
+	// a source without one is shown plainly.
+	Presenters map[string]Presenter
 	// Threads, if set, remembers each root's target.
 	Threads ThreadTargets
 	// OnEvent, if set, is told of every delivery (metrics).
@@ -375,7 +378,7 @@ func (n *Notifier) postRoot(ctx context.Context, inc *incident.Incident, p *inci
 	if err := n.store.SaveNotification(ctx, *p); err != nil {
 		return err
 	}
-	ts, err := n.api.Post(ctx, p.Channel, "", rootMessage(inc))
+	ts, err := n.api.Post(ctx, p.Channel, "", rootMessage(inc, n.present(inc)))
 	if ts == "" {
 		return err // PostingSince stays: the next attempt looks first
 	}
@@ -397,7 +400,7 @@ func (n *Notifier) postRoot(ctx context.Context, inc *incident.Incident, p *inci
 
 // update shows the incident's current state in its root message.
 func (n *Notifier) update(ctx context.Context, inc *incident.Incident, p *incident.Notification) error {
-	msg := rootMessage(inc)
+	msg := rootMessage(inc, n.present(inc))
 	msg.Files = nil // they went with the post; Update would upload them again
 	err := n.api.Update(ctx, p.Channel, p.RootTS, msg)
 	if code := slackapi.ErrorCode(err); code == "message_not_found" {
@@ -425,7 +428,7 @@ func (n *Notifier) postThread(ctx context.Context, inc *incident.Incident, p *in
 		return err
 	}
 	for _, tp := range posts {
-		ts, err := n.api.Post(ctx, p.Channel, p.RootTS, threadPostMessage(inc, tp))
+		ts, err := n.api.Post(ctx, p.Channel, p.RootTS, threadPostMessage(tp, n.present(inc)))
 		switch {
 		case ts == "" && undeliverable(err):
 			n.log.Error("Slack refused a thread post: dropped", "incident", inc.ID, "post", tp.ID, "kind", tp.Kind, "err", err)
@@ -469,7 +472,7 @@ func (n *Notifier) postTimeline(ctx context.Context, inc *incident.Incident, p *
 	entries := inc.Timeline[max(0, len(inc.Timeline)-count):]
 	if len(entries) > 0 {
 		closing := inc.State.Closed()
-		ts, err := n.api.Post(ctx, p.Channel, p.RootTS, timelineMessage(inc, entries, closing))
+		ts, err := n.api.Post(ctx, p.Channel, p.RootTS, timelineMessage(inc, n.present(inc), entries, closing))
 		switch {
 		case ts == "" && undeliverable(err):
 			n.log.Error("Slack refused a timeline post: dropped", "incident", inc.ID, "err", err)
@@ -507,10 +510,22 @@ func (n *Notifier) rememberTarget(ctx context.Context, inc *incident.Incident, p
 	if n.opts.Threads == nil {
 		return
 	}
-	t := commands.Target{Env: inc.Key.Env, Service: inc.Key.Target, At: inc.LastSeen}
+	t := commands.Target{Env: inc.Key.Env}
+	if thread := n.present(inc).Thread; thread != nil {
+		t = *thread
+	}
+	t.At = inc.LastSeen
 	if err := n.opts.Threads.SaveThreadTarget(ctx, p.Channel, p.RootTS, t); err != nil {
 		n.log.Warn("could not remember the alert's target", "incident", inc.ID, "err", err)
 	}
+}
+
+// present shows inc as its source does.
+func (n *Notifier) present(inc *incident.Incident) Presentation {
+	if p, ok := n.opts.Presenters[inc.Key.Source]; ok {
+		return p.Present(inc)
+	}
+	return genericPresenter(inc)
 }
 
 func (n *Notifier) event(kind EventKind, inc *incident.Incident) {

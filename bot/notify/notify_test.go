@@ -17,6 +17,7 @@ import (
 	slackapi "mfbot/adapters/slack"
 	"mfbot/adapters/store"
 	"mfbot/bot/notify"
+	"mfbot/bot/watch"
 	"mfbot/commands"
 	"mfbot/incident"
 	"mfbot/testenv/slackfake"
@@ -81,6 +82,9 @@ func (h *harness) options(opts notify.Options) notify.Options {
 		opts.RetryBackoff, opts.RetryBackoffMax = 50*time.Millisecond, 200*time.Millisecond
 	}
 	opts.Threads = h.store
+	if opts.Presenters == nil {
+		opts.Presenters = map[string]notify.Presenter{watch.SourceDocker: watch.DockerSource{}}
+	}
 	opts.Log = slog.New(slog.NewTextHandler(testWriter{h.t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts.OnEvent = func(kind notify.EventKind, inc *incident.Incident) {
 		h.mu.Lock()

@@ -11,11 +11,6 @@ import (
 	"mfbot/incident"
 )
 
-// LogsTail is how many lines the Logs button of an alert asks for. The
-// logs verb takes only relative --since/--until, which would mean another
-// window each time the button is clicked: the last lines it is.
-const LogsTail = 200
-
 // stateEmoji shows an incident's state at a glance.
 func stateEmoji(s incident.State) string {
 	switch s {
@@ -32,7 +27,7 @@ func stateEmoji(s incident.State) string {
 }
 
 // headline says how the incident stands, in a few words.
-func headline(inc *incident.Incident) string {
+func headline(inc *incident.Incident, pr Presentation) string {
 	switch inc.State {
 	case incident.StateCrashLooping:
 		return "crash-looping"
@@ -41,11 +36,14 @@ func headline(inc *incident.Incident) string {
 	case incident.StateResolved:
 		return "resolved"
 	}
-	return reasonText(inc)
+	return reasonText(inc, pr)
 }
 
 // reasonText is the last failure, as the timeline says it.
-func reasonText(inc *incident.Incident) string {
+func reasonText(inc *incident.Incident, pr Presentation) string {
+	if pr.Reason != "" {
+		return pr.Reason
+	}
 	switch inc.Reason {
 	case incident.SignalCrashed:
 		return fmt.Sprintf("exited with code %d", inc.ExitCode)
@@ -61,42 +59,28 @@ func reasonText(inc *incident.Incident) string {
 	return string(inc.Reason)
 }
 
-// targetLabel names what failed, by source.
-func targetLabel(source string) string {
-	switch source {
-	case "docker":
-		return "Service"
-	case "prefect":
-		return "Flow"
-	case "freshness":
-		return "Check"
-	}
-	return "Target"
-}
-
 // rootReply is the incident's root message: state, what failed, when,
-// and the buttons to look and act.
-func rootReply(inc *incident.Incident) (commands.Reply, string) {
+// and the buttons to look and act, as its source presents them.
+func rootReply(inc *incident.Incident, pr Presentation) (commands.Reply, string) {
 	k := inc.Key
 	state := stateEmoji(inc.State) + " " + string(inc.State)
 	switch {
 	case inc.State.Closed():
-		state = stateEmoji(inc.State) + " " + headline(inc)
+		state = stateEmoji(inc.State) + " " + headline(inc, pr)
 	case !inc.UpSince.IsZero():
 		state += " · up again since " + human.Clock(inc.UpSince)
 	}
+	label := pr.TargetLabel
+	if label == "" {
+		label = "Target"
+	}
 	fields := []commands.Field{
-		{Label: targetLabel(k.Source), Value: k.Target},
+		{Label: label, Value: k.Target},
 		{Label: "Environment", Value: k.Env},
 		{Label: "State", Value: state},
-		{Label: "Last failure", Value: reasonText(inc)},
+		{Label: "Last failure", Value: reasonText(inc, pr)},
 	}
-	if inc.Reason == incident.SignalCrashed || inc.Reason == incident.SignalOOMKilled || inc.ExitCode != 0 {
-		fields = append(fields, commands.Field{Label: "Exit code", Value: strconv.Itoa(inc.ExitCode)})
-	}
-	if k.Source == "docker" || inc.OOM {
-		fields = append(fields, commands.Field{Label: "OOM-killed", Value: yesNo(inc.OOM)})
-	}
+	fields = append(fields, pr.Fields...)
 	fields = append(fields,
 		commands.Field{Label: "Failures", Value: strconv.Itoa(inc.Count)},
 		commands.Field{Label: "First seen", Value: human.Stamp(inc.FirstSeen)},
@@ -107,37 +91,32 @@ func rootReply(inc *incident.Incident) (commands.Reply, string) {
 	}
 	rep := commands.Reply{
 		Status: commands.StatusFailed,
-		Title:  fmt.Sprintf("%s in %s: %s", k.Target, k.Env, headline(inc)),
+		Title:  fmt.Sprintf("%s in %s: %s", k.Target, k.Env, headline(inc, pr)),
 		Blocks: []commands.Block{&commands.Fields{Fields: fields}},
-		Target: &commands.Target{Env: k.Env, Service: k.Target},
+		Target: pr.Thread,
 	}
 	if inc.State.Closed() {
 		rep.Status = commands.StatusOK
 	}
-	if k.Source == "docker" {
-		rep.Actions = append(rep.Actions, commands.Action{Label: "Logs",
-			Command: fmt.Sprintf("%s logs %s --tail %d", k.Env, k.Target, LogsTail)})
-		if !inc.State.Closed() {
-			rep.Actions = append(rep.Actions,
-				commands.Action{Label: "Restart", Command: k.Env + " restart " + k.Target, Style: "danger"},
-				commands.Action{Label: "Mute 1h", Command: k.Env + " mute " + k.Target + " 1h"})
+	for _, a := range pr.Actions {
+		if !inc.State.Closed() || a.KeepWhenClosed {
+			rep.Actions = append(rep.Actions, a.Action)
 		}
 	}
 	return rep, stateEmoji(inc.State)
 }
 
 // rootMessage renders the root, with the metadata that finds it again.
-func rootMessage(inc *incident.Incident) slackapi.Message {
-	rep, emoji := rootReply(inc)
+func rootMessage(inc *incident.Incident, pr Presentation) slackapi.Message {
+	rep, emoji := rootReply(inc, pr)
 	msg := slackapi.RenderWithEmoji(rep, emoji)
 	msg.Metadata = slackapi.IncidentMetadata(inc.ID)
 	return msg
 }
 
 // threadPostMessage renders a queued thread post.
-func threadPostMessage(inc *incident.Incident, p incident.ThreadPost) slackapi.Message {
-	rep := commands.Reply{Status: commands.StatusOK, Title: p.Title,
-		Target: &commands.Target{Env: inc.Key.Env, Service: inc.Key.Target}}
+func threadPostMessage(p incident.ThreadPost, pr Presentation) slackapi.Message {
+	rep := commands.Reply{Status: commands.StatusOK, Title: p.Title, Target: pr.Thread}
 	if strings.TrimSpace(rep.Title) == "" {
 		rep.Title = p.Kind
 	}
@@ -156,17 +135,18 @@ func threadPostMessage(inc *incident.Incident, p incident.ThreadPost) slackapi.M
 
 // timelineMessage renders the timeline entries not yet in the thread; the
 // closing one says how the incident ended.
-func timelineMessage(inc *incident.Incident, entries []incident.Entry, closing bool) slackapi.Message {
+func timelineMessage(inc *incident.Incident, pr Presentation, entries []incident.Entry, closing bool) slackapi.Message {
 	lines := make([]string, len(entries))
 	for i, e := range entries {
 		lines[i] = human.Clock(e.Time) + " · " + e.Text
 	}
-	rep := commands.Reply{Status: commands.StatusFailed, Target: &commands.Target{Env: inc.Key.Env, Service: inc.Key.Target}}
+	rep := commands.Reply{Status: commands.StatusFailed, Target: pr.Thread}
 	emoji := "🕒"
 	switch {
 	case closing:
 		rep.Status, emoji = commands.StatusOK, stateEmoji(inc.State)
-		rep.Title = strings.ToUpper(headline(inc)[:1]) + headline(inc)[1:]
+		h := headline(inc, pr)
+		rep.Title = strings.ToUpper(h[:1]) + h[1:]
 		rep.Blocks = []commands.Block{&commands.Text{Text: strings.Join(lines, "\n")}}
 	case len(lines) == 1:
 		rep.Title = lines[0]
@@ -175,11 +155,4 @@ func timelineMessage(inc *incident.Incident, entries []incident.Entry, closing b
 		rep.Blocks = []commands.Block{&commands.Text{Text: strings.Join(lines, "\n")}}
 	}
 	return slackapi.RenderWithEmoji(rep, emoji)
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
 }

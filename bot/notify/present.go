@@ -1,0 +1,50 @@
+package notify
+
+import (
+	"mfbot/commands"
+	"mfbot/incident"
+)
+
+// Presenter shows the incidents of one source (Docker, freshness,
+// Prefect ...) in their root message. The notifier knows sources only
+// through it: a new source brings its Presenter, the notifier is unchanged.
+type Presenter interface {
+	Present(inc *incident.Incident) Presentation
+}
+
+// PresenterFunc adapts a function to a Presenter.
+type PresenterFunc func(inc *incident.Incident) Presentation
+
+// Present calls f.
+func (f PresenterFunc) Present(inc *incident.Incident) Presentation { return f(inc) }
+
+// Presentation is how a source shows one incident.
+type Presentation struct {
+	// TargetLabel names what failed: "Service", "Check", "Flow" (default
+	// "Target").
+	TargetLabel string
+	// Reason is the last failure in a few words ("exited with code 3",
+	// "12 min old"); "" lets the notifier say it from the signal kind.
+	Reason string
+	// Fields come after the state and the last failure: exit code, OOM,
+	// the source's own facts.
+	Fields []commands.Field
+	// Actions are the root's buttons (Logs, Restart, Mute 1h). The
+	// notifier shows them while the incident is open, and only those
+	// marked KeepWhenClosed once it is closed.
+	Actions []PresentedAction
+	// Thread is what a mention in the alert's thread is about (`@mfbot
+	// logs`); nil: the incident's environment only.
+	Thread *commands.Target
+}
+
+// PresentedAction is a button of an alert.
+type PresentedAction struct {
+	commands.Action
+	KeepWhenClosed bool
+}
+
+// genericPresenter shows an incident of a source without a Presenter.
+func genericPresenter(inc *incident.Incident) Presentation {
+	return Presentation{Thread: &commands.Target{Env: inc.Key.Env}}
+}
