@@ -14,8 +14,10 @@ import (
 // ClientOptions tune a Client; zero values take the defaults.
 type ClientOptions struct {
 	// PerChannelInterval spaces the messages posted to one channel
-	// (default 1s: Slack allows about one message per second per channel).
-	// Negative: no pacing.
+	// (default 1s: Slack allows about one message per second per channel):
+	// they are sent one at a time, in the order of the calls, each at least
+	// this long after the answer to the previous one, 429 waits included.
+	// Negative: no pacing (nor ordering).
 	PerChannelInterval time.Duration
 	// RetryFor bounds the retries of transient failures (5xx, connection
 	// errors, timeouts), from the first attempt (default 2 min). 429s are
@@ -153,8 +155,13 @@ func textOnly(m Message, err error) Message {
 // message (or threadTS). ts is set as soon as the message is posted: with
 // ts != "" and an error, only uploads failed (the error is *UploadError,
 // possibly joined) and the message must not be posted again.
+//
+// Posts to one channel go out one at a time, in the order of the calls, at
+// most one per PerChannelInterval, 429 waits included (see pacer); the
+// files are uploaded after the message has left the channel's queue.
 func (c *Client) Post(ctx context.Context, channel, threadTS string, m Message) (ts string, err error) {
-	if err := c.pacer.wait(ctx, channel); err != nil {
+	turn, err := c.pacer.enter(ctx, channel)
+	if err != nil {
 		return "", fmt.Errorf("slack chat.postMessage: %w", err)
 	}
 	post := func(m Message) error {
@@ -162,17 +169,18 @@ func (c *Client) Post(ctx context.Context, channel, threadTS string, m Message) 
 		if threadTS != "" {
 			opts = append(opts, slack.MsgOptionTS(threadTS))
 		}
-		return c.call(ctx, "chat.postMessage", func(ctx context.Context) error {
+		return c.call(ctx, "chat.postMessage", turn.write(func(ctx context.Context) error {
 			_, t, err := c.api.PostMessageContext(ctx, channel, opts...)
 			ts = t
 			return err
-		})
+		}))
 	}
 	err = post(m)
 	if blocksRejected(err) {
 		c.log.Error("slack refused the blocks of a message, posting it as text", "channel", channel, "err", err)
 		err = post(textOnly(m, err))
 	}
+	turn.leave()
 	if err != nil {
 		return "", err
 	}
@@ -213,17 +221,19 @@ func (c *Client) Update(ctx context.Context, channel, ts string, m Message) erro
 // of threadTS if set. Files cannot be ephemeral: they are not sent (and
 // logged), which is why Render keeps errors short.
 func (c *Client) PostEphemeral(ctx context.Context, channel, user, threadTS string, m Message) error {
-	if err := c.pacer.wait(ctx, channel); err != nil {
+	turn, err := c.pacer.enter(ctx, channel)
+	if err != nil {
 		return fmt.Errorf("slack chat.postEphemeral: %w", err)
 	}
 	opts := messageOptions(m)
 	if threadTS != "" {
 		opts = append(opts, slack.MsgOptionTS(threadTS))
 	}
-	err := c.call(ctx, "chat.postEphemeral", func(ctx context.Context) error {
+	err = c.call(ctx, "chat.postEphemeral", turn.write(func(ctx context.Context) error {
 		_, err := c.api.PostEphemeralContext(ctx, channel, user, opts...)
 		return err
-	})
+	}))
+	turn.leave()
 	c.dropFiles("ephemeral message", m.Files)
 	return err
 }

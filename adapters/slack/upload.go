@@ -55,20 +55,24 @@ func (c *Client) upload(ctx context.Context, channel, threadTS string, f Upload)
 	if err != nil {
 		return err
 	}
-	// Sharing the file posts in the channel: it is paced like a message.
-	if err := c.pacer.wait(ctx, channel); err != nil {
-		return fmt.Errorf("slack files.completeUploadExternal: %w", err)
-	}
+	// Sharing the file posts in the channel: it takes its turn in the
+	// channel's queue like a message (only this step: the transfer of the
+	// content does not hold the channel's other posts back).
 	title := f.Title
 	if title == "" {
 		title = f.Name
 	}
-	return c.call(ctx, "files.completeUploadExternal", func(ctx context.Context) error {
+	turn, err := c.pacer.enter(ctx, channel)
+	if err != nil {
+		return fmt.Errorf("slack files.completeUploadExternal: %w", err)
+	}
+	defer turn.leave()
+	return c.call(ctx, "files.completeUploadExternal", turn.write(func(ctx context.Context) error {
 		_, err := c.api.CompleteUploadExternalContext(ctx, slack.CompleteUploadExternalParameters{
 			Files:           []slack.FileSummary{{ID: target.FileID, Title: title}},
 			Channel:         channel,
 			ThreadTimestamp: threadTS,
 		})
 		return err
-	})
+	}))
 }
