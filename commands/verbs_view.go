@@ -19,6 +19,7 @@ func (c *Catalogue) status(ctx context.Context, call *call) (Reply, error) {
 		return Reply{}, err
 	}
 	details := c.inspectAll(ctx, call, services)
+	images := c.statusImages(ctx, call, services, details)
 	t := &Table{Header: []string{"service", "container", "state", "health", "uptime", "image", "restarts"}}
 	problems := 0
 	for i, s := range services {
@@ -37,7 +38,7 @@ func (c *Catalogue) status(ctx context.Context, call *call) (Reply, error) {
 		if d.State != "running" || d.Health == "unhealthy" {
 			problems++
 		}
-		t.Rows = append(t.Rows, []string{s.Service.Name, s.Container.Name, d.State, health, uptime, imageTag(s.Container.Image), restarts})
+		t.Rows = append(t.Rows, []string{s.Service.Name, s.Container.Name, d.State, health, uptime, images[i], restarts})
 	}
 	title := fmt.Sprintf("%s: all services up", call.env.Config.Name)
 	if problems > 0 {
@@ -334,24 +335,23 @@ func (c *Catalogue) version(ctx context.Context, call *call) (Reply, error) {
 	if call.service != nil {
 		services = slices.DeleteFunc(services, func(s stackService) bool { return s.Service.Name != call.service.Name })
 	}
+	// The list call names an image by ID once its tag has moved: the
+	// references come from inspect (see verbs_version.go).
+	views := c.describeImages(ctx, call, services, c.inspectAll(ctx, call, services))
 	t := &Table{Header: []string{"service", "image", "tag", "digest", "created"}}
-	for _, s := range services {
+	var notes []string
+	for i, s := range services {
 		if s.Container == nil {
 			t.Rows = append(t.Rows, []string{s.Service.Name, "no container", "", "", ""})
 			continue
 		}
-		row := []string{s.Service.Name, imageRepository(s.Container.Image), imageTag(s.Container.Image), shortDigest(s.Container.ImageID), ""}
-		if img, err := call.env.Docker.Image(ctx, s.Container.ImageID); err == nil {
-			row[4] = img.Created.UTC().Format("2006-01-02 15:04")
-			for _, d := range img.RepoDigests {
-				if imageRepository(d) == row[1] {
-					row[3] = shortDigest(d)
-				}
-			}
-		}
-		t.Rows = append(t.Rows, row)
+		t.Rows = append(t.Rows, versionRow(s.Service.Name, views[i]))
+		notes = append(notes, c.versionNotes(call, s.Service, views[i])...)
 	}
 	blocks := []Block{t}
+	if len(notes) > 0 {
+		blocks = append(blocks, &Text{Text: strings.Join(notes, "\n")})
+	}
 	if call.env.App != nil && (call.service == nil || call.service.Name == "app") {
 		if v, err := call.env.App.Version(ctx); err != nil {
 			blocks = append(blocks, &Text{Text: "app /version: unreachable (" + err.Error() + ")"})
