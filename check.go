@@ -14,7 +14,6 @@ import (
 	"mfbot/adapters/prefect"
 	"mfbot/adapters/store"
 	"mfbot/bot"
-	"mfbot/commands"
 )
 
 // checkTimeout bounds each connection test, so a dead dependency shows as
@@ -36,11 +35,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return bot.ExitFailed
 	}
 	defer a.Close()
-	redactor, err := commands.NewRedactor(a.Config.Redaction.Patterns)
-	if err != nil {
-		fmt.Fprintf(stdout, "FAIL  config: %v\n", err)
-		return bot.ExitFailed
-	}
+	redactor := a.Redactor
 	failed := false
 	line := func(name string, err error, detail string) {
 		if err != nil {

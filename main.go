@@ -83,7 +83,7 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	defer app.Close()
 	// The console audits to the store like Slack does; without a usable
 	// store it still works, it just cannot keep the audit log.
-	opts := commands.Options{Log: log}
+	opts := commands.Options{Log: log, Redactor: app.Redactor}
 	if st, err := store.Open(ctx, app.Config.Store); err != nil {
 		log.Warn("no audit log: the store cannot be opened", "err", err)
 	} else {
@@ -94,7 +94,7 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintln(stderr, "mfbot:", err)
 		return bot.ExitUsage
 	}
-	console := &bot.Console{Runner: app.Catalogue, In: stdin, Out: stdout, AssumeYes: *yes, User: consoleUser()}
+	console := &bot.Console{Runner: app.Catalogue, In: stdin, Out: stdout, AssumeYes: *yes, User: consoleUser(), Redactor: app.Redactor}
 	if *command != "" {
 		return console.RunOne(ctx, *command)
 	}
@@ -105,8 +105,30 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	return bot.ExitOK
 }
 
+// newLogger logs as text to w. Every string and error it prints goes
+// through the standard redaction patterns: mfbot never prints a token or
+// a password, not even in its own logs.
 func newLogger(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+	redactor, err := commands.NewRedactor(nil)
+	if err != nil {
+		panic(err) // the standard patterns compile: a bug, not a configuration problem
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: redactAttr(redactor)}))
+}
+
+// redactAttr redacts the strings and errors of a log line.
+func redactAttr(r *commands.Redactor) func([]string, slog.Attr) slog.Attr {
+	return func(_ []string, a slog.Attr) slog.Attr {
+		switch a.Value.Kind() {
+		case slog.KindString:
+			a.Value = slog.StringValue(r.String(a.Value.String()))
+		case slog.KindAny:
+			if err, ok := a.Value.Any().(error); ok {
+				a.Value = slog.StringValue(r.String(err.Error()))
+			}
+		}
+		return a
+	}
 }
 
 func consoleUser() string {

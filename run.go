@@ -55,7 +55,7 @@ func runBot(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	a.onClose(st.Close)
 
-	api := slackapi.NewClient(cfg.Slack.BotToken.Reveal(), cfg.Slack.APIURL, slackapi.ClientOptions{Logger: log})
+	api := slackapi.NewClient(cfg.Slack.BotToken.Reveal(), cfg.Slack.APIURL, slackapi.ClientOptions{Logger: log, Redactor: a.Redactor})
 	authCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	botUser, team, err := api.AuthTest(authCtx)
 	cancel()
@@ -71,7 +71,7 @@ func runBot(ctx context.Context, args []string, stderr io.Writer) int {
 		go mirror.Run(ctx)
 		audit = mirror
 	}
-	if err := a.buildCatalogue(commands.Options{Log: log, Groups: api, Audit: audit, Confirmations: st, ConfirmTTL: cfg.Limits.ConfirmTimeout,
+	if err := a.buildCatalogue(commands.Options{Log: log, Redactor: a.Redactor, Groups: api, Audit: audit, Confirmations: st, ConfirmTTL: cfg.Limits.ConfirmTimeout,
 		Mutes: st, Incidents: bot.IncidentSummaries{Store: st}}); err != nil {
 		log.Error("cannot build the command catalogue", "err", err)
 		return bot.ExitFailed

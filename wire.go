@@ -17,6 +17,9 @@ type app struct {
 	Config    *config.Config
 	Catalogue *commands.Catalogue
 	Engines   map[string]*docker.Engine
+	// Redactor is the one redactor of everything that leaves mfbot: the
+	// Slack client, the console and the process's own logs use it.
+	Redactor *commands.Redactor
 	envs      []*commands.Environment
 	closers   []func() error
 }
@@ -30,7 +33,11 @@ func wire(configPath string, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &app{Config: cfg, Engines: map[string]*docker.Engine{}}
+	redactor, err := commands.NewRedactor(cfg.Redaction.Patterns)
+	if err != nil {
+		return nil, fmt.Errorf("redaction.patterns: %w", err)
+	}
+	a := &app{Config: cfg, Engines: map[string]*docker.Engine{}, Redactor: redactor}
 	for _, e := range cfg.Environments {
 		opts := docker.Options{Host: e.DockerHost}
 		if e.DockerTLS != nil {

@@ -24,6 +24,23 @@ type Console struct {
 	// AssumeYes confirms every mutating command (scripts: --yes).
 	AssumeYes bool
 	User      string
+	// Redactor redacts everything the console prints (the edge of the
+	// redaction boundary, as the Slack client is for Slack); nil: nothing
+	// is redacted (tests only).
+	Redactor Redactor
+}
+
+// Redactor removes secrets from text (commands.Redactor).
+type Redactor interface {
+	String(s string) string
+}
+
+// print writes s to the terminal, redacted.
+func (c *Console) print(s string) {
+	if c.Redactor != nil {
+		s = c.Redactor.String(s)
+	}
+	io.WriteString(c.Out, s)
 }
 
 // Exit statuses of a one-shot console command.
@@ -44,12 +61,12 @@ func (c *Console) runLine(ctx context.Context, line string, in *bufio.Reader) in
 	rep := c.Runner.Run(ctx, req)
 	if rep.Status == commands.StatusPending && rep.Confirm != nil {
 		if !c.confirm(rep.Confirm, in) {
-			fmt.Fprintln(c.Out, "Cancelled: nothing was done.")
+			c.print("Cancelled: nothing was done.\n")
 			return ExitFailed
 		}
 		rep = c.Runner.Run(ctx, commands.Request{Line: rep.Confirm.Command, User: c.user(), Channel: "console", Via: commands.ViaConsole, Confirmed: true})
 	}
-	fmt.Fprint(c.Out, RenderText(rep))
+	c.print(RenderText(rep))
 	switch rep.Status {
 	case commands.StatusOK:
 		return ExitOK
@@ -61,10 +78,10 @@ func (c *Console) runLine(ctx context.Context, line string, in *bufio.Reader) in
 
 func (c *Console) confirm(conf *commands.Confirmation, in *bufio.Reader) bool {
 	if c.AssumeYes {
-		fmt.Fprintf(c.Out, "%s yes (--yes)\n", conf.Prompt)
+		c.print(conf.Prompt + " yes (--yes)\n")
 		return true
 	}
-	fmt.Fprintf(c.Out, "%s [y/N] ", conf.Prompt)
+	c.print(conf.Prompt + " [y/N] ")
 	answer, err := in.ReadString('\n')
 	if err != nil && answer == "" {
 		fmt.Fprintln(c.Out)

@@ -63,3 +63,42 @@ func TestConsoleInteractive(t *testing.T) {
 		t.Errorf("output:\n%s", out.String())
 	}
 }
+
+// secretRunner answers with a secret in every part of a reply, and asks
+// for a confirmation whose prompt holds one too.
+type secretRunner struct{}
+
+func (secretRunner) Run(_ context.Context, req commands.Request) commands.Reply {
+	const url = "jdbc:postgresql://db:5432/monitorfishdb?user=postgres&password=hunter2"
+	if !req.Confirmed {
+		return commands.Reply{Status: commands.StatusPending, Confirm: &commands.Confirmation{Prompt: "Restart with password=hunter2?", Command: "local restart app"}}
+	}
+	return commands.Reply{Status: commands.StatusFailed, Title: "connect " + url + " refused",
+		Blocks: []commands.Block{
+			&commands.Text{Text: "SLACK_BOT_TOKEN=xoxb-1-2-hunter2"},
+			&commands.Fields{Fields: []commands.Field{{Label: "URL", Value: url}}},
+			&commands.Table{Header: []string{"env"}, Rows: [][]string{{"DB_PASSWORD=hunter2"}}},
+			&commands.Code{Text: "Authorization: Bearer hunter2hunter2"},
+			&commands.File{Name: "logs.txt", Content: []byte("password: hunter2\n")},
+		}}
+}
+
+// The console is an edge of the redaction boundary: whatever the runner
+// answers, no secret reaches the terminal.
+func TestConsoleRedactsEverythingItPrints(t *testing.T) {
+	redactor, err := commands.NewRedactor(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	c := &Console{Runner: secretRunner{}, In: strings.NewReader("y\n"), Out: &out, Redactor: redactor}
+	if code := c.RunOne(context.Background(), "restart app"); code != ExitFailed {
+		t.Fatalf("exit %d", code)
+	}
+	if strings.Contains(out.String(), "hunter2") {
+		t.Fatalf("a secret reached the terminal:\n%s", out.String())
+	}
+	if n := strings.Count(out.String(), commands.Redacted); n < 6 {
+		t.Fatalf("%d redactions, want every part redacted:\n%s", n, out.String())
+	}
+}

@@ -51,6 +51,9 @@ type Request struct {
 // Options are the catalogue's optional collaborators.
 type Options struct {
 	Log *slog.Logger
+	// Redactor is shared with the transports; nil: one is built from the
+	// configuration's patterns.
+	Redactor *Redactor
 	// Groups resolves Slack user groups in operator and viewer lists.
 	Groups GroupResolver
 	// Audit records every command and click; nil: no audit log.
@@ -87,9 +90,12 @@ type Catalogue struct {
 
 // New builds the catalogue. Every configured environment must be given.
 func New(cfg *config.Config, envs []*Environment, opts Options) (*Catalogue, error) {
-	redactor, err := NewRedactor(cfg.Redaction.Patterns)
-	if err != nil {
-		return nil, fmt.Errorf("build redactor: %w", err)
+	redactor := opts.Redactor
+	if redactor == nil {
+		var err error
+		if redactor, err = NewRedactor(cfg.Redaction.Patterns); err != nil {
+			return nil, fmt.Errorf("build redactor: %w", err)
+		}
 	}
 	c := &Catalogue{cfg: cfg, envs: map[string]*Environment{}, redactor: redactor, log: opts.Log,
 		groups: opts.Groups, audit: opts.Audit, confirmations: opts.Confirmations, mutes: opts.Mutes, incidents: opts.Incidents,
@@ -154,7 +160,10 @@ type call struct {
 }
 
 // Run parses, authorizes and runs one command line. It never panics on bad
-// input and always returns a reply; every reply is redacted and audited.
+// input and always returns a reply, audited (its command line redacted).
+// The reply itself is redacted at the edge, by the transport that shows
+// it (the console, the Slack client); log lines are redacted as they are
+// read, so that --grep matches the redacted text.
 func (c *Catalogue) Run(ctx context.Context, req Request) Reply {
 	started := c.now()
 	call, rep, ok := c.parse(req)
@@ -164,7 +173,6 @@ func (c *Catalogue) Run(ctx context.Context, req Request) Reply {
 	if rep.Status == StatusFailed && rep.Title == "" {
 		rep.Title = "Command failed"
 	}
-	rep = c.redactor.Reply(rep)
 	c.record(ctx, req, call, rep.Status.String(), started)
 	return rep
 }

@@ -209,15 +209,6 @@ func TestEngineErrorsBecomeFailedReplies(t *testing.T) {
 	}
 }
 
-func TestRepliesAreRedacted(t *testing.T) {
-	c, engines := testCatalogue(t, "local")
-	engines["local"].listErr = errors.New("connect postgres://mf:hunter2@db:5432/monitorfishdb: refused")
-	rep := c.Run(context.Background(), Request{Line: "status", User: "U1", Via: ViaConsole})
-	if strings.Contains(replyText(rep), "hunter2") {
-		t.Fatalf("secret in reply: %s", replyText(rep))
-	}
-}
-
 func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }
 
 // slackCatalogue is a catalogue as the Slack transports see it: roles from

@@ -73,7 +73,6 @@ func (c *Catalogue) Decide(ctx context.Context, d Decision, onClaimed func(confi
 	started := c.now()
 	req := Request{User: d.User, Channel: d.Channel, Via: ViaButton}
 	rep, outcome, rec := c.decide(ctx, d, onClaimed)
-	rep = c.redactor.Reply(rep)
 	req.Line = fmt.Sprintf("%s (%s)", clickName(d.Confirm), rec.Command)
 	entry := outcomeNames[outcome]
 	if outcome == DecisionRan && rep.Status != StatusOK {

@@ -41,6 +41,9 @@ type ClientOptions struct {
 	// outcome). OnRateLimited of every 429 and the wait it imposes.
 	OnCall        func(method string, took time.Duration, err error)
 	OnRateLimited func(method string, wait time.Duration)
+	// Redactor, if set, redacts every message, update, ephemeral,
+	// response and file before it leaves (the redaction boundary).
+	Redactor Redactor
 }
 
 // Client is the Web API client of mfbot: it posts, updates and uploads
@@ -160,6 +163,9 @@ func textOnly(m Message, err error) Message {
 // most one per PerChannelInterval, 429 waits included (see pacer); the
 // files are uploaded after the message has left the channel's queue.
 func (c *Client) Post(ctx context.Context, channel, threadTS string, m Message) (ts string, err error) {
+	if m, err = c.redact(m); err != nil {
+		return "", err
+	}
 	turn, err := c.pacer.enter(ctx, channel)
 	if err != nil {
 		return "", fmt.Errorf("slack chat.postMessage: %w", err)
@@ -199,6 +205,10 @@ func (c *Client) Post(ctx context.Context, channel, threadTS string, m Message) 
 // chat.postMessage's; chat.update has its method's rate limit, whose 429s
 // are waited out like any other.
 func (c *Client) Update(ctx context.Context, channel, ts string, m Message) error {
+	m, err := c.redact(m)
+	if err != nil {
+		return err
+	}
 	update := func(m Message) error {
 		opts := messageOptions(m)
 		return c.call(ctx, "chat.update", func(ctx context.Context) error {
@@ -206,7 +216,7 @@ func (c *Client) Update(ctx context.Context, channel, ts string, m Message) erro
 			return err
 		})
 	}
-	err := update(m)
+	err = update(m)
 	if blocksRejected(err) {
 		c.log.Error("slack refused the blocks of an update, sending it as text", "channel", channel, "err", err)
 		err = update(textOnly(m, err))
@@ -221,6 +231,10 @@ func (c *Client) Update(ctx context.Context, channel, ts string, m Message) erro
 // of threadTS if set. Files cannot be ephemeral: they are not sent (and
 // logged), which is why Render keeps errors short.
 func (c *Client) PostEphemeral(ctx context.Context, channel, user, threadTS string, m Message) error {
+	m, err := c.redact(m)
+	if err != nil {
+		return err
+	}
 	turn, err := c.pacer.enter(ctx, channel)
 	if err != nil {
 		return fmt.Errorf("slack chat.postEphemeral: %w", err)
@@ -244,6 +258,10 @@ func (c *Client) PostEphemeral(ctx context.Context, channel, user, threadTS stri
 // m.Files with UploadFiles when the channel is known (they are logged and
 // dropped here).
 func (c *Client) Respond(ctx context.Context, responseURL string, m Message, replaceOriginal bool) error {
+	m, err := c.redact(m)
+	if err != nil {
+		return err
+	}
 	responseType := slack.ResponseTypeInChannel
 	if m.Ephemeral {
 		responseType = slack.ResponseTypeEphemeral
@@ -252,7 +270,7 @@ func (c *Client) Respond(ctx context.Context, responseURL string, m Message, rep
 	if replaceOriginal {
 		opts = append(opts, slack.MsgOptionReplaceOriginal(responseURL))
 	}
-	err := c.call(ctx, "response_url", func(ctx context.Context) error {
+	err = c.call(ctx, "response_url", func(ctx context.Context) error {
 		_, _, _, err := c.api.SendMessageContext(ctx, "", opts...)
 		return err
 	})

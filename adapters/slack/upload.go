@@ -29,6 +29,7 @@ func (c *Client) UploadFiles(ctx context.Context, channel, threadTS string, file
 // here so that each step is retried on its own (a failed completion does
 // not upload the content again, nor leave an orphan file per retry).
 func (c *Client) upload(ctx context.Context, channel, threadTS string, f Upload) error {
+	f = c.redactUpload(f)
 	if len(f.Content) == 0 {
 		c.log.Debug("empty file not uploaded", "file", f.Name)
 		return nil

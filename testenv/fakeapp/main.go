@@ -239,7 +239,8 @@ const javaStack = `java.lang.IllegalArgumentException: Could not fetch logbook m
 	at java.base/java.lang.Thread.run(Thread.java:833)`
 
 type app struct {
-	healthy atomic.Bool
+	healthy   atomic.Bool
+	leakDBURL atomic.Bool
 	// freshness of the data reported by the healthcheck, as ages from now (see /control/freshness)
 	mu             sync.Mutex
 	positionsAge   time.Duration
@@ -273,12 +274,8 @@ func runApp() int {
 	stdout.line(springLine("INFO", "main", "f.g.c.m.MonitorFishApplicationKt", "The following 1 profile is active: \"prod\""))
 	// Every start writes at least one line on stderr, as Spring Boot apps usually do.
 	stderr.line(springLine("WARN", "main", "JpaBaseConfiguration$JpaWebConfiguration", "spring.jpa.open-in-view is enabled by default. Therefore, database queries may be performed during view rendering. Explicitly configure spring.jpa.open-in-view to disable this warning"))
-	dbURL := os.Getenv("ENV_DB_URL")
-	if dbURL == "" {
-		dbURL = "jdbc:postgresql://localhost:5432/monitorfishdb?user=postgres&password=postgres"
-	}
 	// A careless application prints its whole connection string, password included.
-	stdout.line(springLine("INFO", "main", "f.g.c.m.c.DataSourceConfig", "Connecting to database "+dbURL))
+	stdout.line(springLine("INFO", "main", "f.g.c.m.c.DataSourceConfig", "Connecting to database "+dbURL()))
 	stdout.line(springLine("INFO", "main", "com.zaxxer.hikari.HikariDataSource", "HikariPool-1 - Start completed."))
 
 	if flavor == "broken" {
@@ -410,6 +407,10 @@ func (a *app) routes() http.Handler {
 		}()
 	})
 	mux.HandleFunc("/control/unhealthy", func(w http.ResponseWriter, r *http.Request) {
+		// ?leak=1: the healthcheck then fails the way the real app does when
+		// its database refuses it: a 500 whose Spring error body quotes the
+		// JDBC URL, password included.
+		a.leakDBURL.Store(r.URL.Query().Get("leak") != "")
 		a.healthy.Store(false)
 		stderr.line(springLine("WARN", "http-nio-8880-exec-1", "f.g.c.m.d.u.h.GetHealthcheck", "Healthcheck forced DOWN on /control/unhealthy"))
 		writeJSON(w, http.StatusOK, map[string]bool{"healthy": false})
@@ -439,9 +440,26 @@ func flush(w http.ResponseWriter) {
 	}
 }
 
+// dbURL is the app's JDBC URL, password included.
+func dbURL() string {
+	if u := os.Getenv("ENV_DB_URL"); u != "" {
+		return u
+	}
+	return "jdbc:postgresql://localhost:5432/monitorfishdb?user=postgres&password=postgres"
+}
+
 func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
 func (a *app) handleHealthcheck(w http.ResponseWriter, r *http.Request) {
+	if !a.healthy.Load() && a.leakDBURL.Load() {
+		writeJSON(w, http.StatusInternalServerError, map[string]any{
+			"timestamp": isoTime(time.Now()), "status": 500, "error": "Internal Server Error",
+			"message": "Could not open JPA EntityManager for transaction; nested exception is org.hibernate.exception.JDBCConnectionException: " +
+				"Unable to acquire JDBC Connection [" + dbURL() + "]",
+			"path": "/api/v1/healthcheck",
+		})
+		return
+	}
 	if !a.healthy.Load() {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{
 			"timestamp": isoTime(time.Now()), "status": 503, "error": "Service Unavailable",
