@@ -20,8 +20,8 @@ type app struct {
 	// Redactor is the one redactor of everything that leaves mfbot: the
 	// Slack client, the console and the process's own logs use it.
 	Redactor *commands.Redactor
-	envs      []*commands.Environment
-	closers   []func() error
+	envs     []*commands.Environment
+	closers  []func() error
 }
 
 // wire loads the configuration and connects the adapters. Connections are
