@@ -431,7 +431,9 @@ func (a *app) routes() http.Handler {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // as Spring's Jackson: a JDBC URL keeps its &
+	_ = enc.Encode(v)
 }
 
 func flush(w http.ResponseWriter) {
@@ -454,8 +456,8 @@ func (a *app) handleHealthcheck(w http.ResponseWriter, r *http.Request) {
 	if !a.healthy.Load() && a.leakDBURL.Load() {
 		writeJSON(w, http.StatusInternalServerError, map[string]any{
 			"timestamp": isoTime(time.Now()), "status": 500, "error": "Internal Server Error",
-			"message": "Could not open JPA EntityManager for transaction; nested exception is org.hibernate.exception.JDBCConnectionException: " +
-				"Unable to acquire JDBC Connection [" + dbURL() + "]",
+			"message": "Unable to acquire JDBC Connection [" + dbURL() + "]; nested exception is " +
+				"org.hibernate.exception.JDBCConnectionException: Could not open JPA EntityManager for transaction",
 			"path": "/api/v1/healthcheck",
 		})
 		return
