@@ -34,9 +34,14 @@ type Status struct {
 	StartedAt     time.Time // postmaster start
 	SizeBytes     int64
 	Extensions    []Extension
-	// Connections counts the backends of the database by state (active,
-	// idle, idle in transaction ...).
+	// Connections counts the client backends of the database by state
+	// (active, idle, idle in transaction ...), mfbot's own excluded.
 	Connections map[string]int
+	// MaxConnections is the server's max_connections (for the whole
+	// server, all databases).
+	MaxConnections int
+	// InRecovery: the server is a standby (or replaying WAL).
+	InRecovery bool
 	// Longest is the longest running query of another session (nil: none).
 	Longest *Query
 	// LastMigration is the newest Flyway migration (nil: no

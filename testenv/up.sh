@@ -36,6 +36,7 @@ command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v busybox >/dev/null || need+=(busybox-static)
 [[ -x /usr/lib/postgresql/$PG_VERSION/bin/postgres ]] || need+=("postgresql-$PG_VERSION")
 command -v pg_ctlcluster >/dev/null || need+=(postgresql-common)
+[[ -e /usr/share/postgresql/$PG_VERSION/extension/postgis.control ]] || need+=("postgresql-$PG_VERSION-postgis-3")
 command -v psql >/dev/null || need+=("postgresql-client-$PG_VERSION")
 command -v curl >/dev/null || need+=(curl)
 if ((${#need[@]})); then
@@ -56,7 +57,7 @@ if ((${#need[@]})); then
 	fi
 	log "installed ${need[*]} in $((SECONDS - step_start))s"
 else
-	log "docker.io, docker-compose, docker-registry, busybox-static, postgresql-$PG_VERSION, curl: present"
+	log "docker.io, docker-compose, docker-registry, busybox-static, postgresql-$PG_VERSION (+ postgis-3), curl: present"
 fi
 command -v go >/dev/null || die "go is not on PATH (the Go toolchain comes with the machine)"
 
@@ -158,7 +159,7 @@ DO \$\$ BEGIN
     CREATE ROLE mfbot_test LOGIN PASSWORD 'mfbot_test';
   END IF;
 END \$\$;
-ALTER ROLE mfbot_test LOGIN PASSWORD 'mfbot_test';"
+ALTER ROLE mfbot_test LOGIN CREATEDB PASSWORD 'mfbot_test';"
 if [[ -z $(pg_admin -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'monitorfishdb_test'") ]]; then
 	run_logged postgres pg_admin -d postgres -c "CREATE DATABASE monitorfishdb_test OWNER mfbot_test"
 fi
@@ -166,6 +167,38 @@ PG_URL="postgres://mfbot_test:mfbot_test@127.0.0.1:$PG_PORT/monitorfishdb_test"
 PGPASSWORD=mfbot_test psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U mfbot_test -d monitorfishdb_test -tAc 'select 1' >/dev/null ||
 	die "cannot connect to $PG_URL over TCP (check listen_addresses and pg_hba.conf)"
 log "PostgreSQL ready: database monitorfishdb_test (owner mfbot_test) on 127.0.0.1:$PG_PORT"
+
+# monitorfishdb, shaped like MonitorFish's (testenv/fixtures/monitorfishdb.sql), tables owned by mfbot_test,
+# read through the read-only role mfbot_readonly (testenv/fixtures/readonly-role.sql; the password is
+# testenv.ReadOnlyPassword). It is cloned from monitorfishdb_template, which nobody connects to, so that
+# tests can clone it too (testenv.BenchMonitorFishDB: monitorfishdb_bench, kept between runs). Recreated
+# at every run: the fixture's positions are fresh as of now.
+MFDB_RO_USER=mfbot_readonly
+MFDB_RO_PASSWORD=mfbot-ro-S3cr3t
+FIXTURES=$TESTENV_DIR/fixtures
+if [[ -n $(pg_admin -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'monitorfishdb_template'") ]]; then
+	run_logged postgres pg_admin -d postgres -c "ALTER DATABASE monitorfishdb_template WITH IS_TEMPLATE false ALLOW_CONNECTIONS true"
+fi
+run_logged postgres pg_admin -d postgres \
+	-c "DROP DATABASE IF EXISTS monitorfishdb WITH (FORCE)" \
+	-c "DROP DATABASE IF EXISTS monitorfishdb_template WITH (FORCE)" \
+	-c "CREATE DATABASE monitorfishdb_template OWNER mfbot_test"
+run_logged postgres pg_admin -d monitorfishdb_template \
+	-v password="$MFDB_RO_PASSWORD" -v role="$MFDB_RO_USER" -v owner=mfbot_test \
+	-c "CREATE EXTENSION IF NOT EXISTS postgis" \
+	-c "SET ROLE mfbot_test" -f "$FIXTURES/monitorfishdb.sql" -c "RESET ROLE" \
+	-f "$FIXTURES/readonly-role.sql"
+run_logged postgres pg_admin -d postgres \
+	-c "ALTER DATABASE monitorfishdb_template WITH IS_TEMPLATE true ALLOW_CONNECTIONS false" \
+	-c "CREATE DATABASE monitorfishdb TEMPLATE monitorfishdb_template OWNER mfbot_test" \
+	-c "GRANT CONNECT ON DATABASE monitorfishdb TO $MFDB_RO_USER"
+MFDB_HOSTPORT=127.0.0.1:$PG_PORT
+MFDB_URL="postgres://$MFDB_RO_USER:$MFDB_RO_PASSWORD@$MFDB_HOSTPORT/monitorfishdb"
+MFDB_JDBC="jdbc:postgresql://$MFDB_HOSTPORT/monitorfishdb?user=$MFDB_RO_USER&password=$MFDB_RO_PASSWORD"
+MFDB_ADMIN_URL="postgres://mfbot_test:mfbot_test@$MFDB_HOSTPORT/monitorfishdb"
+[[ $(psql -X -q -tA "$MFDB_URL" -c 'SELECT count(*) > 0 FROM positions') == t ]] ||
+	die "cannot read monitorfishdb's positions as $MFDB_RO_USER over TCP"
+log "PostgreSQL: database monitorfishdb loaded ($(psql -X -q -tA "$MFDB_URL" -c "SELECT count(*) || ' positions, newest ' || extract(epoch FROM now() AT TIME ZONE 'UTC' - find_last_datetime_in_positions_table())::int || ' s old' FROM positions")), read-only role $MFDB_RO_USER"
 
 # ----------------------------------------------------------------------------------------------------
 step "building the fakeapp (static, CGO_ENABLED=0)"
@@ -252,6 +285,9 @@ export MFBOT_TEST_STACK=1
 export MFBOT_TEST_REGISTRY=$REGISTRY
 export MFBOT_TEST_APP_URL=http://127.0.0.1:18880
 export MFBOT_TEST_PG_URL=$PG_URL
+export MFBOT_TEST_MONITORFISHDB_URL='$MFDB_URL'
+export MFBOT_TEST_MONITORFISHDB_JDBC='$MFDB_JDBC'
+export MFBOT_TEST_MONITORFISHDB_ADMIN_URL='$MFDB_ADMIN_URL'
 export MFBOT_TEST_COMPOSE_FILE=$COMPOSE_FILE
 export MFBOT_TEST_COMPOSE_PROJECT=$COMPOSE_PROJECT
 export MFBOT_TEST_FAKEAPP=$LOCAL_STATE/bin/fakeapp
