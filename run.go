@@ -13,6 +13,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"mfbot/adapters/postgres"
 	slackapi "mfbot/adapters/slack"
 	"mfbot/adapters/store"
 	"mfbot/audit"
@@ -20,6 +21,7 @@ import (
 	"mfbot/bot/notify"
 	"mfbot/bot/watch"
 	"mfbot/commands"
+	"mfbot/freshness"
 	"mfbot/incident"
 	"mfbot/mute"
 )
@@ -139,8 +141,9 @@ func (s *httpServer) serve() error { return s.Serve(s.listener) }
 
 // startAlerts starts the pipeline that turns failures into alerts: the
 // sources (one Docker watcher per environment, resuming from its saved
-// cursor), the incident recorder, and the notifier when an alert channel
-// is set (without one, incidents are recorded and logged only).
+// cursor; the data freshness checks of every environment), the incident
+// recorder, and the notifier when an alert channel is set (without one,
+// incidents are recorded and logged only).
 func startAlerts(ctx context.Context, a *app, st *store.Store, api *slackapi.Client, log *slog.Logger, errs chan<- error) error {
 	cfg := a.Config
 	docker := watch.DockerSource{LogsBefore: a.Catalogue.LogsBefore}
@@ -152,7 +155,28 @@ func startAlerts(ctx context.Context, a *app, st *store.Store, api *slackapi.Cli
 		docker.Watchers = append(docker.Watchers, watch.NewDockerWatcher(e, a.Engines[e.Name],
 			watch.DockerOptions{Cursor: cursor, StopWindow: cfg.Limits.StopTimeout + time.Minute, Log: log}))
 	}
-	sources := []bot.Source{docker}
+	// The data freshness of each environment: its app's healthcheck and its
+	// database, as wired for the commands (`health` reads them the same way).
+	fresh := &watch.FreshnessSource{Interval: cfg.Alerts.FreshnessPoll, Log: log,
+		Thresholds:  freshness.Thresholds{PositionsReceived: cfg.Alerts.PositionsReceived, PositionsUpdated: cfg.Alerts.PositionsUpdated, LogbookReceived: cfg.Alerts.LogbookReceived},
+		QueryFailed: func(err error) bool { return errors.Is(err, postgres.ErrQuery) }}
+	for _, env := range a.envs {
+		fe := watch.FreshnessEnv{Name: env.Config.Name}
+		if env.App != nil {
+			fe.App = env.App
+		}
+		if env.DB != nil {
+			fe.DB = env.DB
+		}
+		if _, ok := env.Config.Service("app"); ok {
+			fe.AppService = "app"
+		}
+		if _, ok := env.Config.Service("db"); ok {
+			fe.DBService = "db"
+		}
+		fresh.Envs = append(fresh.Envs, fe)
+	}
+	sources := []bot.Source{docker, fresh}
 	rules := incident.Rules{CrashLoopRestarts: cfg.Alerts.CrashLoopRestarts, CrashLoopWindow: cfg.Alerts.CrashLoopWindow, RecoveryAfter: cfg.Alerts.RecoveryAfter}
 	alerts := &bot.Alerts{Store: st, Rules: rules, Sources: sources, SaveCursor: st.SaveCursor, Log: log}
 	if cfg.AlertChannel != "" {

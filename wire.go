@@ -8,6 +8,7 @@ import (
 
 	"mfbot/adapters/docker"
 	"mfbot/adapters/monitorfish"
+	"mfbot/adapters/postgres"
 	"mfbot/commands"
 	"mfbot/config"
 )
@@ -53,6 +54,18 @@ func wire(configPath string, log *slog.Logger) (*app, error) {
 		env := &commands.Environment{Config: e, Docker: engine}
 		if e.AppURL != "" {
 			env.App = monitorfish.New(e.AppURL, 0)
+		}
+		if e.Database != nil {
+			// A small lazy pool: nothing is dialled until a command or the
+			// freshness watcher reads; it recovers by itself when the
+			// database comes back.
+			db, err := postgres.New(*e.Database, postgres.Options{})
+			if err != nil {
+				a.Close()
+				return nil, fmt.Errorf("environment %s: %w", e.Name, err)
+			}
+			env.DB = db // never a typed nil: only set on success
+			a.closers = append(a.closers, func() error { db.Close(); return nil })
 		}
 		a.envs = append(a.envs, env)
 	}

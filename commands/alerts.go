@@ -3,10 +3,12 @@ package commands
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"mfbot/config"
+	"mfbot/freshness"
 	"mfbot/human"
 	"mfbot/mute"
 )
@@ -66,16 +68,29 @@ func (c *Catalogue) muteArgs(call *call) (target string, d time.Duration, reason
 		return "", 0, "", &UsageError{Msg: "mute needs a target and a duration, e.g. `mute app 1h deploying`."}
 	}
 	target = strings.ToLower(pos[0])
-	if target != mute.All {
-		if _, ok := call.env.Config.Service(target); !ok {
-			return "", 0, "", &UsageError{Msg: fmt.Sprintf("Unknown service %q. Services: %s, or all.", pos[0], strings.Join(call.env.Config.ServiceNames(), ", "))}
-		}
+	if err := checkMuteTarget(call.env.Config, pos[0]); err != nil {
+		return "", 0, "", err
 	}
 	d, perr := parseMuteDuration(pos[1])
 	if perr != nil {
 		return "", 0, "", &UsageError{Msg: perr.Error()}
 	}
 	return target, d, strings.Join(pos[2:], " "), nil
+}
+
+// muteChecks are the data freshness checks, which may be muted like services:
+// the notifier's mute policy compares an incident's target (a service, or a
+// check for the freshness incidents) with the mute's.
+var muteChecks = append(append([]string{freshness.CheckAppHealth}, freshness.DataChecks...), freshness.CheckDatabase)
+
+// checkMuteTarget accepts a service of env, a freshness check or all.
+func checkMuteTarget(env config.Environment, raw string) error {
+	target := strings.ToLower(raw)
+	if _, ok := env.Service(target); ok || target == mute.All || slices.Contains(muteChecks, target) {
+		return nil
+	}
+	return &UsageError{Msg: fmt.Sprintf("Unknown service or check %q. Services: %s. Checks: %s. Or all.",
+		raw, strings.Join(env.ServiceNames(), ", "), strings.Join(muteChecks, ", "))}
 }
 
 func parseMuteDuration(s string) (time.Duration, error) {
@@ -101,8 +116,8 @@ func (c *Catalogue) unmute(ctx context.Context, call *call) (Reply, error) {
 	case 0:
 	case 1:
 		target = strings.ToLower(call.args.Positional[0])
-		if _, ok := call.env.Config.Service(target); !ok && target != mute.All {
-			return Reply{}, &UsageError{Msg: fmt.Sprintf("Unknown service %q. Services: %s, or all.", call.args.Positional[0], strings.Join(call.env.Config.ServiceNames(), ", "))}
+		if err := checkMuteTarget(call.env.Config, call.args.Positional[0]); err != nil {
+			return Reply{}, err
 		}
 	default:
 		return Reply{}, &UsageError{Msg: "unmute takes at most one service"}

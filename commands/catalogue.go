@@ -16,6 +16,8 @@ import (
 	"mfbot/config"
 	"mfbot/confirm"
 	"mfbot/containers"
+	"mfbot/database"
+	"mfbot/freshness"
 	"mfbot/mute"
 )
 
@@ -25,12 +27,20 @@ type Environment struct {
 	Docker containers.Engine
 	// App reaches the backend's HTTP endpoints; nil when not wired.
 	App AppProbe
+	// DB reads the environment's MonitorFish database, read-only; nil when
+	// no database is configured (ENV_DB_URL / database_url). Never a typed
+	// nil: wire leaves it nil.
+	DB database.Reader
 }
 
 // AppProbe reads the MonitorFish backend's own HTTP endpoints.
 type AppProbe interface {
 	// Version returns the fields of GET /version.
 	Version(ctx context.Context) (map[string]string, error)
+	// Healthcheck reads the data freshness facts of the backend's
+	// healthcheck (GET /api/v1/healthcheck, or the older
+	// /bff/v1/healthcheck); an error when it does not answer 200 with them.
+	Healthcheck(ctx context.Context) (freshness.Facts, error)
 }
 
 // Request is one command as typed by a user.
