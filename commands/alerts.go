@@ -51,7 +51,7 @@ func (c *Catalogue) mute(ctx context.Context, call *call) (Reply, error) {
 		fields = append(fields, Field{"Reason", reason})
 	}
 	about := &Target{Env: call.env.Config.Name}
-	if target != mute.All {
+	if _, isService := call.env.Config.Service(target); isService {
 		about.Service = target
 	}
 	return Reply{Status: StatusOK, Title: fmt.Sprintf("Alerts for %s in %s muted for %s", target, call.env.Config.Name, human.Duration(d)),

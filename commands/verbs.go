@@ -53,12 +53,12 @@ func (c *Catalogue) catalogue() []*verb {
 		{name: "inspect", usage: "inspect <service>", summary: "configuration and state of a container, secrets masked", target: serviceTarget, run: c.inspect},
 		{name: "volumes", usage: "volumes", summary: "the stack's volumes", target: noTarget, run: c.volumes},
 		{
-			name: "mute", usage: "mute <service|all> <duration> [reason]", summary: "silence alerts for a while (a maintenance window); incidents are still recorded",
-			examples: []string{"mute app 1h deploying v1.54", "prod mute all 30m"},
+			name: "mute", usage: "mute <service|check|all> <duration> [reason]", summary: "silence alerts for a while (a maintenance window); incidents are still recorded",
+			examples: []string{"mute app 1h deploying v1.54", "mute positions-received 2h AIS feed down upstream", "prod mute all 30m"},
 			target:   freeArgs, mutating: true, run: c.mute,
 		},
 		{
-			name: "unmute", usage: "unmute [service|all]", summary: "end mutes early (all of the environment's when no service is given)",
+			name: "unmute", usage: "unmute [service|check|all]", summary: "end mutes early (all of the environment's when no target is given)",
 			target: freeArgs, mutating: true, run: c.unmute,
 		},
 		{name: "incidents", usage: "incidents", summary: "open incidents and active mutes", target: noTarget, run: c.incidentsVerb},
