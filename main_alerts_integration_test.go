@@ -179,7 +179,7 @@ func TestAlertMutedIsRecordedNotPosted(t *testing.T) {
 	if _, err := fake.ClickButton(ctx, channel, pending.TS, "mf_confirm", "", operator); err != nil {
 		t.Fatal(err)
 	}
-	waitBotMessage(t, fake, "the mute outcome", "muted for 10m")
+	waitBotMessage(t, fake, "the mute outcome", "muted for 10 min")
 	crashApp(t, stack, "1")
 	time.Sleep(2 * time.Second) // an alert would be posted within a second
 	slash(t, fake, viewer, "incidents")

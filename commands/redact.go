@@ -4,7 +4,10 @@ import (
 	"encoding/base64"
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strings"
+	"sync"
+	"unicode/utf8"
 )
 
 // Redacted replaces every secret value in what leaves for Slack.
@@ -31,6 +34,7 @@ func NewRedactor(extra []string) (*Redactor, error) {
 			return nil, fmt.Errorf("redaction pattern %d %q: %w", i+1, pattern, err)
 		}
 		rule := redactRule{re: re, replacement: Redacted}
+		rule.literal, rule.fold = redactRequiredLiteral(pattern)
 		if re.NumSubexp() > 0 {
 			rule.groups = []int{1}
 		}
@@ -40,51 +44,66 @@ func NewRedactor(extra []string) (*Redactor, error) {
 }
 
 // String redacts any text, single- or multi-line. Text without any hint of
-// a secret is returned as is, without allocating: this runs on every log line.
+// a secret is returned as is, without allocating: this runs on every log
+// line, and on every whole text sent out.
 func (r *Redactor) String(s string) string {
-	hints := redactScanHints(s)
-	if hints == 0 && !r.hasExtra() {
+	s = redactStandard(s)
+	if !r.hasExtra() {
 		return s
 	}
-	if hints&redactHintPrivateKey != 0 {
+	// The extra patterns apply line by line, after the standard ones; the
+	// lines without the literal part of a pattern are not searched.
+	for i := range r.extra {
+		s = r.extra[i].applyLines(s)
+	}
+	return s
+}
+
+// redactStandard applies the standard patterns: private keys on the whole
+// text, then the line patterns on the lines that hold a hint. The search
+// for hints is the only work on a text without any.
+func redactStandard(s string) string {
+	at, _ := redactNextHint(s, 0)
+	if at < 0 {
+		return s
+	}
+	if redactHasPrivateKeyHint(s[at:]) {
 		// Before splitting into lines: a key spans many of them.
 		s = redactPrivateKeys(s)
+		if at, _ = redactNextHint(s, 0); at < 0 {
+			return s
+		}
 	}
-	if strings.IndexByte(s, '\n') < 0 {
-		return r.redactLine(s, redactScanHints(s))
-	}
-	// Line by line: the expressions stay on the fast path for short inputs
-	// and the lines without hints are skipped.
 	var out strings.Builder
 	changed := false
-	for start := 0; start <= len(s); {
-		end := strings.IndexByte(s[start:], '\n')
+	last := 0 // s[:last] is in out, once changed
+	for at >= 0 {
+		start := strings.LastIndexByte(s[:at], '\n') + 1
+		end := strings.IndexByte(s[at:], '\n')
 		if end < 0 {
 			end = len(s)
 		} else {
-			end += start
+			end += at
 		}
 		line := s[start:end]
-		redacted := line
-		if lineHints := redactScanHints(line); lineHints != 0 || r.hasExtra() {
-			redacted = r.redactLine(line, lineHints)
-		}
-		if redacted != line && !changed {
-			changed = true
-			out.Grow(len(s) + 64)
-			out.WriteString(s[:start])
-		}
-		if changed {
-			out.WriteString(redacted)
-			if end < len(s) {
-				out.WriteByte('\n')
+		if redacted := redactLine(line, redactScanHints(line)); redacted != line {
+			if !changed {
+				changed = true
+				out.Grow(len(s) + 64)
 			}
+			out.WriteString(s[last:start])
+			out.WriteString(redacted)
+			last = end
 		}
-		start = end + 1
+		if end == len(s) {
+			break
+		}
+		at, _ = redactNextHint(s, end+1)
 	}
 	if !changed {
 		return s
 	}
+	out.WriteString(s[last:])
 	return out.String()
 }
 
@@ -181,18 +200,11 @@ func (r *Redactor) strings(in []string) []string {
 
 func (r *Redactor) hasExtra() bool { return r != nil && len(r.extra) > 0 }
 
-// redactLine applies the line patterns; hints are those found in line.
-func (r *Redactor) redactLine(line string, hints redactHint) string {
-	if hints != 0 {
-		for i := range redactStandardSteps {
-			if step := &redactStandardSteps[i]; step.hints&hints != 0 {
-				line = step.redact(line)
-			}
-		}
-	}
-	if r != nil {
-		for i := range r.extra {
-			line = r.extra[i].apply(line)
+// redactLine applies the standard line patterns; hints are those found in line.
+func redactLine(line string, hints redactHint) string {
+	for i := range redactStandardSteps {
+		if step := &redactStandardSteps[i]; step.hints&hints != 0 {
+			line = step.redact(line)
 		}
 	}
 	return line
@@ -216,16 +228,18 @@ func (l *LineRedactor) Line(line string) (redacted string, keep bool) {
 	if !l.started {
 		// A window (--tail, --since) may open inside a private key: its
 		// leading base64 lines are dropped, and its END line closes it.
-		if redactKeyBodyRe.MatchString(line) {
+		if redactMayBeKeyBody(line) && redactKeyBodyRe().MatchString(line) {
 			return "", false
 		}
 		l.started = true
-		if end := redactPrivateKeyEndRe.FindStringIndex(line); end != nil && !redactPrivateKeyBeginRe.MatchString(line[:end[0]]) {
-			l.inPrivateKey = true
+		if strings.Contains(line, "-----") {
+			if end := redactPrivateKeyEndRe().FindStringIndex(line); end != nil && !redactPrivateKeyBeginRe().MatchString(line[:end[0]]) {
+				l.inPrivateKey = true
+			}
 		}
 	}
 	if l.inPrivateKey {
-		end := redactPrivateKeyEndRe.FindStringIndex(line)
+		end := redactPrivateKeyEndRe().FindStringIndex(line)
 		if end == nil {
 			return "", false
 		}
@@ -235,19 +249,40 @@ func (l *LineRedactor) Line(line string) (redacted string, keep bool) {
 			return "", false
 		}
 	}
-	l.inPrivateKey = redactOpensPrivateKey(line)
+	// Most lines hold no hint: one scan and they are done.
+	at, _ := redactNextHint(line, 0)
+	if at < 0 {
+		if l.redactor.hasExtra() {
+			return l.redactor.String(line), true
+		}
+		return line, true
+	}
+	l.inPrivateKey = redactHasPrivateKeyHint(line[at:]) && redactOpensPrivateKey(line)
 	return l.redactor.String(line), true
+}
+
+// redactMayBeKeyBody is a quick test that line could be a line of a PEM
+// key's base64 body: it holds nothing but base64 and blanks.
+func redactMayBeKeyBody(line string) bool {
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; {
+		case redactIsAlnum(c), c == '+', c == '/', c == '=', c == ' ', c == '\t', c == '\n', c == '\v', c == '\f', c == '\r':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // redactOpensPrivateKey tells whether line begins a private key that it does not end.
 func redactOpensPrivateKey(line string) bool {
 	for {
-		begin := redactPrivateKeyBeginRe.FindStringIndex(line)
+		begin := redactPrivateKeyBeginRe().FindStringIndex(line)
 		if begin == nil {
 			return false
 		}
 		line = line[begin[1]:]
-		end := redactPrivateKeyEndRe.FindStringIndex(line)
+		end := redactPrivateKeyEndRe().FindStringIndex(line)
 		if end == nil {
 			return true
 		}
@@ -280,6 +315,13 @@ func MaskEnv(kv string) string {
 // redactRule is a regular expression and the part of its matches that is secret.
 type redactRule struct {
 	re *regexp.Regexp
+	// lazy compiles re on first use, for the standard patterns: most texts
+	// never need them.
+	lazy func() *regexp.Regexp
+	// literal is in every match (ASCII case-insensitively when fold), so
+	// that a text without it needs no search: see redactRequiredLiteral.
+	literal string
+	fold    bool
 	// groups to replace, when they took part in the match; nil: the whole match.
 	groups      []int
 	replacement string
@@ -288,7 +330,14 @@ type redactRule struct {
 }
 
 func (rule *redactRule) apply(s string) string {
-	matches := rule.re.FindAllStringSubmatchIndex(s, -1)
+	if rule.literal != "" && !redactContainsLiteral(s, rule.literal, rule.fold) {
+		return s
+	}
+	re := rule.re
+	if re == nil {
+		re = rule.lazy()
+	}
+	matches := re.FindAllStringSubmatchIndex(s, -1)
 	if matches == nil {
 		return s
 	}
@@ -308,6 +357,156 @@ func (rule *redactRule) apply(s string) string {
 		}
 	}
 	return edit.result()
+}
+
+// applyLines applies the rule to each line of s.
+func (rule *redactRule) applyLines(s string) string {
+	if rule.literal != "" && !redactContainsLiteral(s, rule.literal, rule.fold) {
+		return s // no line holds it
+	}
+	if strings.IndexByte(s, '\n') < 0 {
+		return rule.apply(s)
+	}
+	var out strings.Builder
+	changed := false
+	last := 0 // s[:last] is in out, once changed
+	for start := 0; start <= len(s); {
+		end := strings.IndexByte(s[start:], '\n')
+		if end < 0 {
+			end = len(s)
+		} else {
+			end += start
+		}
+		line := s[start:end]
+		if redacted := rule.apply(line); redacted != line {
+			if !changed {
+				changed = true
+				out.Grow(len(s) + 64)
+			}
+			out.WriteString(s[last:start])
+			out.WriteString(redacted)
+			last = end
+		}
+		start = end + 1
+	}
+	if !changed {
+		return s
+	}
+	out.WriteString(s[last:])
+	return out.String()
+}
+
+// redactRequiredLiteral returns the longest literal string that every match
+// of pattern holds: the literals of the expression's top-level sequence
+// (inside groups and + too). With fold, the literal is lower case and
+// matches ASCII case-insensitively; it leaves out k, s and non-ASCII
+// letters, which (?i) also matches to other characters (K the Kelvin sign,
+// ſ the long s). It leaves out U+FFFD too, which matches any invalid byte.
+// "" when there is no such literal of two bytes or more.
+func redactRequiredLiteral(pattern string) (literal string, fold bool) {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return "", false
+	}
+	var walk func(re *syntax.Regexp)
+	walk = func(re *syntax.Regexp) {
+		switch re.Op {
+		case syntax.OpLiteral:
+			folds := re.Flags&syntax.FoldCase != 0
+			var piece strings.Builder
+			keep := func() {
+				if piece.Len() > len(literal) {
+					literal, fold = piece.String(), folds
+					if folds {
+						literal = strings.ToLower(literal)
+					}
+				}
+				piece.Reset()
+			}
+			for _, r := range re.Rune {
+				if r == utf8.RuneError || folds && (r >= utf8.RuneSelf || r == 'k' || r == 'K' || r == 's' || r == 'S') {
+					keep()
+					continue
+				}
+				piece.WriteRune(r)
+			}
+			keep()
+		case syntax.OpConcat:
+			for _, sub := range re.Sub {
+				walk(sub)
+			}
+		case syntax.OpCapture, syntax.OpPlus:
+			walk(re.Sub[0])
+		case syntax.OpRepeat:
+			if re.Min > 0 {
+				walk(re.Sub[0])
+			}
+		}
+	}
+	walk(re)
+	if len(literal) < 2 {
+		return "", false
+	}
+	return literal, fold
+}
+
+// redactContainsLiteral tells whether s holds literal, ASCII
+// case-insensitively when fold (literal is then lower case).
+func redactContainsLiteral(s, literal string, fold bool) bool {
+	if !fold {
+		return strings.Contains(s, literal)
+	}
+	// Look for the literal's rarest letter in either case, then compare.
+	at := 0
+	for i := 1; i < len(literal); i++ {
+		if redactLetterRank(literal[i]) < redactLetterRank(literal[at]) {
+			at = i
+		}
+	}
+	lower := literal[at]
+	upper := lower
+	if 'a' <= lower && lower <= 'z' {
+		upper -= 'a' - 'A'
+	}
+	// The candidates are the places of that byte, in either case.
+	nextLower, nextUpper := redactIndexByteFrom(s, lower, 0), -1
+	if upper != lower {
+		nextUpper = redactIndexByteFrom(s, upper, 0)
+	}
+	for nextLower >= 0 || nextUpper >= 0 {
+		var i int
+		if nextUpper < 0 || nextLower >= 0 && nextLower < nextUpper {
+			i, nextLower = nextLower, redactIndexByteFrom(s, lower, nextLower+1)
+		} else {
+			i, nextUpper = nextUpper, redactIndexByteFrom(s, upper, nextUpper+1)
+		}
+		if start := i - at; start >= 0 && redactHasPrefixFold(s[start:], literal) {
+			return true
+		}
+	}
+	return false
+}
+
+// redactIndexByteFrom is strings.IndexByte from s[from:], in s, or -1.
+func redactIndexByteFrom(s string, c byte, from int) int {
+	if i := strings.IndexByte(s[from:], c); i >= 0 {
+		return from + i
+	}
+	return -1
+}
+
+// redactLetterRank orders bytes from the rarest in log text (z) to the
+// most common (e); other bytes, often common (digits, : = _ -), come in
+// the middle.
+func redactLetterRank(c byte) int {
+	const byRarity = "zqxjkvbpygfwmucldrhsnioate"
+	if 'A' <= c && c <= 'Z' {
+		c += 'a' - 'A'
+	}
+	if i := strings.IndexByte(byRarity, c); i >= 0 {
+		return i
+	}
+	return 13
 }
 
 // redactEdit replaces spans of s, given in increasing order. It skips empty
@@ -385,17 +584,80 @@ var redactHintFirstBytes = [256]bool{
 	'a': true, 'A': true, 'e': true, 'E': true,
 }
 
-// redactScanHints finds the clues in one pass, case-insensitively and
-// without allocating.
-func redactScanHints(s string) redactHint {
-	var found redactHint
-	// Every hint is at least 3 bytes long.
-	for i := 0; i+2 < len(s); i++ {
-		if redactHintFirstBytes[s[i]] {
-			found |= redactHintAt(s, i)
+// redactHintWords are the words redactHintAt looks for, lower case: keep
+// the two in step (TestRedactNextHintFindsEveryHint).
+var redactHintWords = []string{"pass", "pwd", "secret", "token", "key", "credential", "://", "xox", "xapp", "bearer", "basic", "-----begin", "authoriz", "eyj"}
+
+// redactHintTrigrams[n][c] has bit w set when byte c, in either case, is
+// byte n of redactHintWords[w]: a hint can start at s[i] only if
+// redactHintTrigrams[0][s[i]] & [1][s[i+1]] & [2][s[i+2]] is not zero.
+var redactHintTrigrams = func() (t [3][256]uint16) {
+	for w, word := range redactHintWords {
+		for n := range t {
+			c := word[n]
+			t[n][c] |= 1 << w
+			if 'a' <= c && c <= 'z' {
+				t[n][c-'a'+'A'] |= 1 << w
+			}
 		}
 	}
+	return t
+}()
+
+// redactScanHints finds the clues in s, case-insensitively and without
+// allocating.
+func redactScanHints(s string) redactHint {
+	var found redactHint
+	for at, hint := redactNextHint(s, 0); at >= 0; at, hint = redactNextHint(s, at+1) {
+		found |= hint
+	}
 	return found
+}
+
+// redactNextHint returns the index of the first hint in s[from:] and the
+// hint, or -1. It tests 8 positions at a time against the first three bytes
+// of every hint word, which rules out nearly all of them; only the rest go
+// through redactHintAt.
+func redactNextHint(s string, from int) (int, redactHint) {
+	t0, t1, t2 := &redactHintTrigrams[0], &redactHintTrigrams[1], &redactHintTrigrams[2]
+	i := from
+	for ; i+10 <= len(s); i += 8 {
+		b := s[i : i+10]
+		if t0[b[0]]&t1[b[1]]&t2[b[2]]|t0[b[1]]&t1[b[2]]&t2[b[3]]|
+			t0[b[2]]&t1[b[3]]&t2[b[4]]|t0[b[3]]&t1[b[4]]&t2[b[5]]|
+			t0[b[4]]&t1[b[5]]&t2[b[6]]|t0[b[5]]&t1[b[6]]&t2[b[7]]|
+			t0[b[6]]&t1[b[7]]&t2[b[8]]|t0[b[7]]&t1[b[8]]&t2[b[9]] == 0 {
+			continue
+		}
+		for k := i; k < i+8; k++ {
+			if hint := redactHintAt(s, k); hint != 0 {
+				return k, hint
+			}
+		}
+	}
+	// Every hint is at least 3 bytes long.
+	for ; i+2 < len(s); i++ {
+		if redactHintFirstBytes[s[i]] {
+			if hint := redactHintAt(s, i); hint != 0 {
+				return i, hint
+			}
+		}
+	}
+	return -1, 0
+}
+
+// redactHasPrivateKeyHint tells whether s holds "-----BEGIN", in any case.
+func redactHasPrivateKeyHint(s string) bool {
+	for {
+		i := strings.Index(s, "-----")
+		if i < 0 {
+			return false
+		}
+		if redactHasPrefixFold(s[i:], "-----begin") {
+			return true
+		}
+		s = s[i+1:]
+	}
 }
 
 // redactHintAt returns the hint that starts at s[i], or 0. The second byte
@@ -475,29 +737,36 @@ func redactHasPrefixFold(s, word string) bool {
 	return true
 }
 
+// The standard expressions are compiled on first use: a text without hints
+// never needs them, and a process that runs one command starts faster.
 var (
 	// A PEM private key, to its END line or, when cut, to the end of the text.
-	redactPrivateKeyRe      = regexp.MustCompile(`(?is)-----BEGIN[ A-Z0-9]*PRIVATE KEY[ A-Z]*-----.*?(?:-----END[ A-Z0-9]*PRIVATE KEY[ A-Z]*-----|\z)`)
-	redactPrivateKeyBeginRe = regexp.MustCompile(`(?i)-----BEGIN[ A-Z0-9]*PRIVATE KEY[ A-Z]*-----`)
-	redactPrivateKeyEndRe   = regexp.MustCompile(`(?i)-----END[ A-Z0-9]*PRIVATE KEY[ A-Z]*-----`)
+	redactPrivateKeyRe      = redactLazy(`(?is)-----BEGIN[ A-Z0-9]*PRIVATE KEY[ A-Z]*-----.*?(?:-----END[ A-Z0-9]*PRIVATE KEY[ A-Z]*-----|\z)`)
+	redactPrivateKeyBeginRe = redactLazy(`(?i)-----BEGIN[ A-Z0-9]*PRIVATE KEY[ A-Z]*-----`)
+	redactPrivateKeyEndRe   = redactLazy(`(?i)-----END[ A-Z0-9]*PRIVATE KEY[ A-Z]*-----`)
 	// A line of a PEM key's base64 body.
-	redactKeyBodyRe = regexp.MustCompile(`^\s*[A-Za-z0-9+/]{16,}={0,2}\s*$`)
+	redactKeyBodyRe = redactLazy(`^\s*[A-Za-z0-9+/]{16,}={0,2}\s*$`)
 
 	// Slack tokens: xoxb-, xoxp-, xoxa-, xoxo-, xoxs-, xoxr-, xoxe-, xoxe.xoxp- (rotating), xapp-.
-	redactSlackTokenRe = regexp.MustCompile(`(?:xox[a-z](?:\.xox[a-z])?|xapp)-[A-Za-z0-9-]+`)
+	redactSlackTokenRe = redactLazy(`(?:xox[a-z](?:\.xox[a-z])?|xapp)-[A-Za-z0-9-]+`)
 
 	// JSON Web Tokens, wherever they appear.
-	redactJWTRe = regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*`)
+	redactJWTRe = redactLazy(`\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*`)
 
 	// Authorization headers, in text, header dumps and (nested) JSON: group 3 is the credential.
-	redactAuthorizationRe = regexp.MustCompile(`(?i)\b((?:proxy-)?authorization(?:\\?["'])?(?::|[ \t]*=)[ \t]*(?:\\?["'])?)((?:bearer|basic|digest|token|negotiate|ntlm|apikey)[ \t]+)?([^\s"',;\\]+)`)
+	redactAuthorizationRe = redactLazy(`(?i)\b((?:proxy-)?authorization(?:\\?["'])?(?::|[ \t]*=)[ \t]*(?:\\?["'])?)((?:bearer|basic|digest|token|negotiate|ntlm|apikey)[ \t]+)?([^\s"',;\\]+)`)
 
 	// "Bearer <token>" outside a header.
-	redactBearerRe = regexp.MustCompile(`(?i)\bbearer[ \t]+([A-Za-z0-9._~+/-]+=*)`)
+	redactBearerRe = redactLazy(`(?i)\bbearer[ \t]+([A-Za-z0-9._~+/-]+=*)`)
 
 	// "Basic <base64 of user:password>" outside a header.
-	redactBasicRe = regexp.MustCompile(`(?i)\bbasic[ \t]+([A-Za-z0-9+/]{4,}={0,2})`)
+	redactBasicRe = redactLazy(`(?i)\bbasic[ \t]+([A-Za-z0-9+/]{4,}={0,2})`)
 )
+
+// redactLazy returns a function that compiles expr once, on first call.
+func redactLazy(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // redactStep is one standard pattern and the hints that make it worth running.
 type redactStep struct {
@@ -510,17 +779,17 @@ type redactStep struct {
 // common words trigger (assignments: "key", "token"; URLs: "://") are
 // hand-written scanners: linear, and far cheaper than a regexp search.
 var redactStandardSteps = []redactStep{
-	{redactHintSlack, (&redactRule{re: redactSlackTokenRe, replacement: Redacted}).apply},
-	{redactHintJWT, (&redactRule{re: redactJWTRe, replacement: Redacted}).apply},
-	{redactHintAuthorization, (&redactRule{re: redactAuthorizationRe, groups: []int{3}, replacement: Redacted}).apply},
-	{redactHintBearer, (&redactRule{re: redactBearerRe, groups: []int{1}, replacement: Redacted, accept: redactAcceptBearer}).apply},
-	{redactHintBasic, (&redactRule{re: redactBasicRe, groups: []int{1}, replacement: Redacted, accept: redactAcceptBasic}).apply},
+	{redactHintSlack, (&redactRule{lazy: redactSlackTokenRe, replacement: Redacted}).apply},
+	{redactHintJWT, (&redactRule{lazy: redactJWTRe, replacement: Redacted}).apply},
+	{redactHintAuthorization, (&redactRule{lazy: redactAuthorizationRe, groups: []int{3}, replacement: Redacted}).apply},
+	{redactHintBearer, (&redactRule{lazy: redactBearerRe, groups: []int{1}, replacement: Redacted, accept: redactAcceptBearer}).apply},
+	{redactHintBasic, (&redactRule{lazy: redactBasicRe, groups: []int{1}, replacement: Redacted, accept: redactAcceptBasic}).apply},
 	{redactHintScheme, redactURLPasswords},
 	{redactHintPass | redactHintPwd | redactHintSecret | redactHintToken | redactHintKey | redactHintCredential, redactAssignments},
 }
 
 func redactPrivateKeys(s string) string {
-	return redactPrivateKeyRe.ReplaceAllLiteralString(s, RedactedPrivateKey)
+	return redactPrivateKeyRe().ReplaceAllLiteralString(s, RedactedPrivateKey)
 }
 
 // redactURLPasswords redacts the password of scheme://user:password@host.

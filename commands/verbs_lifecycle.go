@@ -36,7 +36,7 @@ func (c *Catalogue) restart(ctx context.Context, call *call) (Reply, error) {
 	if res.OldImageID != res.NewImageID {
 		image = shortDigest(res.OldDigest) + " → " + shortDigest(res.NewDigest)
 	}
-	fields := []Field{{"containers.Image", image}}
+	fields := []Field{{"Image", image}}
 	if !res.Pulled {
 		fields = append(fields, Field{"Pull", "skipped"})
 	}
@@ -76,7 +76,7 @@ func (c *Catalogue) rollback(ctx context.Context, call *call) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	fields := []Field{{"containers.Image", shortDigest(res.OldDigest) + " → " + shortDigest(res.NewDigest)}}
+	fields := []Field{{"Image", shortDigest(res.OldDigest) + " → " + shortDigest(res.NewDigest)}}
 	return c.readyReply(ctx, call, res.NewID, started, "rolled back", fields, nil)
 }
 
@@ -104,7 +104,7 @@ func (c *Catalogue) stop(ctx context.Context, call *call) (Reply, error) {
 		return Reply{}, err
 	}
 	return Reply{Status: StatusOK, Title: fmt.Sprintf("%s stopped", call.service.Name),
-		Blocks:  []Block{&Fields{Fields: []Field{{"containers.Container", d.Name}, {"State", d.State}, {"Exit code", fmt.Sprint(d.ExitCode)}}}},
+		Blocks:  []Block{&Fields{Fields: []Field{{"Container", d.Name}, {"State", d.State}, {"Exit code", fmt.Sprint(d.ExitCode)}}}},
 		Actions: []Action{{Label: "Start", Command: call.env.Config.Name + " start " + call.service.Name}},
 	}, nil
 }
@@ -131,7 +131,7 @@ func (c *Catalogue) readyReply(ctx context.Context, call *call, id string, start
 	if health == "" {
 		health = "no healthcheck"
 	}
-	fields = append([]Field{{"containers.Container", d.Name}, {"State", d.State}, {"Health", health}}, fields...)
+	fields = append([]Field{{"Container", d.Name}, {"State", d.State}, {"Health", health}}, fields...)
 	fields = append(fields, Field{"Took", time.Since(started).Round(100 * time.Millisecond).String()})
 	rep := Reply{Status: StatusOK, Title: fmt.Sprintf("%s %s", call.service.Name, did), Actions: []Action{logsAction(call)}}
 	if !ready {

@@ -67,14 +67,26 @@ func (c *Catalogue) logs(ctx context.Context, call *call) (Reply, error) {
 // the crash itself and the first lines of the restart.
 const afterFailure = 30 * time.Second
 
+// logsWithoutTimes is implemented by engines that can leave out the time
+// of each log line (the Docker engine, for which a long tail then costs
+// markedly less): `logs` and the alerts' context show the lines as the
+// container wrote them, never the engine's time of each.
+type logsWithoutTimes interface {
+	LogsWithoutTimes(ctx context.Context, id string, q containers.LogQuery, sink func(containers.LogLine) error) error
+}
+
 // collectLogs streams a container's logs through the line redactor and an
 // optional filter into a ring of the last keep lines.
 func (c *Catalogue) collectLogs(ctx context.Context, env *Environment, id string, q containers.LogQuery, grep *regexp.Regexp, keep int) (*lineRing, error) {
 	lines := newLineRing(keep)
+	logs := env.Docker.Logs
+	if engine, ok := env.Docker.(logsWithoutTimes); ok {
+		logs = engine.LogsWithoutTimes
+	}
 	// One redactor per stream: stdout and stderr interleave, and a private
 	// key written to one must not end (or hide) a key written to the other.
 	redactors := map[string]*LineRedactor{}
-	err := env.Docker.Logs(ctx, id, q, func(l containers.LogLine) error {
+	err := logs(ctx, id, q, func(l containers.LogLine) error {
 		redact := redactors[l.Stream]
 		if redact == nil {
 			redact = c.redactor.Lines()
@@ -114,39 +126,67 @@ func (c *Catalogue) LogsBefore(ctx context.Context, envName, service string, unt
 	return lines.join(), nil
 }
 
-// lineRing keeps the last max lines: memory stays bounded by --tail even
-// when a --grep search streams many more.
+// lineRing keeps the last max lines, one after the other in one buffer,
+// so that joining them costs nothing: a 10,000-line --tail is not copied
+// again. Memory stays bounded by --tail even when a --grep search streams
+// many more: the room of the lines that fell out is reclaimed as it goes.
 type lineRing struct {
-	lines []string
 	max   int
-	next  int // oldest line once the ring is full
+	text  *strings.Builder // the lines from offset start on, each followed by '\n'
+	start int
+	ends  []int // ring of the offsets in text just past each kept line
+	next  int   // index in ends of the oldest line once the ring is full
 }
 
-func newLineRing(max int) *lineRing { return &lineRing{max: max} }
+// lineRingReserve is the room reserved per line of --tail: about a long
+// log line. Lines that need more make the buffer grow.
+const lineRingReserve = 256
+
+func newLineRing(max int) *lineRing {
+	return &lineRing{max: max, text: new(strings.Builder)}
+}
 
 func (r *lineRing) add(s string) {
-	if len(r.lines) < r.max {
-		r.lines = append(r.lines, s)
+	if r.max <= 0 {
 		return
 	}
-	r.lines[r.next] = s
-	r.next = (r.next + 1) % r.max
+	if r.text.Cap() == 0 {
+		r.text.Grow(min(r.max, 1<<16) * lineRingReserve)
+	}
+	full := len(r.ends) == r.max
+	if full {
+		r.start = r.ends[r.next] // the oldest line falls out
+	}
+	r.text.WriteString(s)
+	r.text.WriteByte('\n')
+	if full {
+		r.ends[r.next] = r.text.Len()
+		r.next = (r.next + 1) % r.max
+	} else {
+		r.ends = append(r.ends, r.text.Len())
+	}
+	// Reclaim the room of the fallen lines once they take more than the
+	// kept ones: copying the kept lines then costs less than what was
+	// added since the last time.
+	if r.start > 4096 && r.start > r.text.Len()-r.start {
+		kept := r.text.String()[r.start:]
+		text := new(strings.Builder)
+		text.Grow(2 * len(kept))
+		text.WriteString(kept)
+		for i := range r.ends {
+			r.ends[i] -= r.start
+		}
+		r.text, r.start = text, 0
+	}
 }
 
-func (r *lineRing) len() int { return len(r.lines) }
+func (r *lineRing) len() int { return len(r.ends) }
 
+// join returns the lines, oldest first, separated by newlines.
 func (r *lineRing) join() string {
-	size := len(r.lines)
-	for _, l := range r.lines {
-		size += len(l)
+	if len(r.ends) == 0 {
+		return ""
 	}
-	var b strings.Builder
-	b.Grow(size)
-	for i := range r.lines {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(r.lines[(r.next+i)%len(r.lines)])
-	}
-	return b.String()
+	text := r.text.String()
+	return text[r.start : len(text)-1]
 }

@@ -167,7 +167,7 @@ func (c *Catalogue) top(ctx context.Context, call *call) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	return Reply{Status: StatusOK, Title: fmt.Sprintf("containers.Processes of %s (%s)", call.service.Name, ctr.Name),
+	return Reply{Status: StatusOK, Title: fmt.Sprintf("Processes of %s (%s)", call.service.Name, ctr.Name),
 		Blocks: []Block{&Table{Header: p.Titles, Rows: p.Processes}}}, nil
 }
 
@@ -256,9 +256,9 @@ func (c *Catalogue) inspect(ctx context.Context, call *call) (Reply, error) {
 		health = "no healthcheck"
 	}
 	fields := []Field{
-		{"containers.Container", d.Name + " (" + d.ID[:12] + ")"},
-		{"containers.Image", d.Image},
-		{"containers.Image ID", d.ImageID},
+		{"Container", d.Name + " (" + d.ID[:12] + ")"},
+		{"Image", d.Image},
+		{"Image ID", d.ImageID},
 		{"Created", d.Created.UTC().Format(time.RFC3339)},
 		{"State", fmt.Sprintf("%s since %s (exit code %d, OOM killed %t)", d.State, d.StartedAt.UTC().Format(time.RFC3339), d.ExitCode, d.OOMKilled)},
 		{"Restart policy", fmt.Sprintf("%s, restarted %d times", orNone(d.RestartPolicy), d.RestartCount)},
@@ -285,7 +285,9 @@ func (c *Catalogue) inspect(ctx context.Context, call *call) (Reply, error) {
 	}
 	env := make([]string, 0, len(d.Env))
 	for _, kv := range d.Env {
-		env = append(env, MaskEnv(kv))
+		// Masked here, not only at the edge: showing the environment with
+		// its secrets masked is what this verb promises.
+		env = append(env, c.redactor.String(MaskEnv(kv)))
 	}
 	slices.Sort(env)
 	blocks = append(blocks, &Code{Text: "Environment:\n" + strings.Join(env, "\n")})
