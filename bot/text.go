@@ -14,13 +14,28 @@ import (
 // RenderText renders a reply for a terminal.
 func RenderText(rep commands.Reply) string {
 	var b strings.Builder
+	// Long outputs (10,000 log lines) are copied once, into a builder of
+	// the right size.
+	size := len(rep.Title) + 64
+	for _, blk := range rep.Blocks {
+		switch blk := blk.(type) {
+		case *commands.Text:
+			size += len(blk.Text) + 1
+		case *commands.Code:
+			size += len(blk.Text) + 1
+		case *commands.File:
+			size += len(blk.Content) + len(blk.Name) + 32
+		}
+	}
+	b.Grow(size)
 	if rep.Title != "" {
 		b.WriteString(marker(rep.Status) + rep.Title + "\n")
 	}
 	for _, blk := range rep.Blocks {
 		switch blk := blk.(type) {
 		case *commands.Text:
-			b.WriteString(blk.Text + "\n")
+			b.WriteString(blk.Text)
+			b.WriteByte('\n')
 		case *commands.Fields:
 			width := 0
 			for _, f := range blk.Fields {
@@ -32,7 +47,8 @@ func RenderText(rep commands.Reply) string {
 		case *commands.Table:
 			writeTable(&b, blk)
 		case *commands.Code:
-			b.WriteString(blk.Text + "\n")
+			b.WriteString(blk.Text)
+			b.WriteByte('\n')
 		case *commands.File:
 			fmt.Fprintf(&b, "--- %s (%d bytes) ---\n%s\n", blk.Name, len(blk.Content), blk.Content)
 		}
