@@ -176,7 +176,12 @@ func startAlerts(ctx context.Context, a *app, st *store.Store, api *slackapi.Cli
 		}
 		fresh.Envs = append(fresh.Envs, fe)
 	}
-	sources := []bot.Source{docker, fresh}
+	sources := []bot.Source{docker}
+	if cfg.Alerts.FreshnessEnabled {
+		sources = append(sources, fresh)
+	} else {
+		log.Info("data freshness not watched: alerts.freshness.enabled is false")
+	}
 	rules := incident.Rules{CrashLoopRestarts: cfg.Alerts.CrashLoopRestarts, CrashLoopWindow: cfg.Alerts.CrashLoopWindow, RecoveryAfter: cfg.Alerts.RecoveryAfter}
 	alerts := &bot.Alerts{Store: st, Rules: rules, Sources: sources, SaveCursor: st.SaveCursor, Log: log}
 	if cfg.AlertChannel != "" {

@@ -153,6 +153,9 @@ type Alerts struct {
 	PositionsUpdated  time.Duration
 	LogbookReceived   time.Duration
 	FreshnessPoll     time.Duration
+	// FreshnessEnabled: watch the data freshness of the environments that
+	// have an app_url or a database (alerts.freshness.enabled, default true).
+	FreshnessEnabled bool
 }
 
 // Mute silences the notifications of a target until a time.

@@ -301,6 +301,7 @@ func (d *decoder) alerts(path string, n *yaml.Node, alerts *Alerts) {
 				"positions_updated":  func(key string, v *yaml.Node) { alerts.PositionsUpdated, _ = d.duration(key, v) },
 				"logbook_received":   func(key string, v *yaml.Node) { alerts.LogbookReceived, _ = d.duration(key, v) },
 				"poll_interval":      func(key string, v *yaml.Node) { alerts.FreshnessPoll, _ = d.duration(key, v) },
+				"enabled":            func(key string, v *yaml.Node) { alerts.FreshnessEnabled, _ = d.boolean(key, v) },
 			})
 		},
 	})

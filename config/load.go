@@ -100,6 +100,7 @@ func defaultConfig() *Config {
 			PositionsUpdated:  5 * time.Minute,
 			LogbookReceived:   10 * time.Minute,
 			FreshnessPoll:     time.Minute,
+			FreshnessEnabled:  true,
 		},
 	}
 }

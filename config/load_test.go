@@ -66,7 +66,7 @@ func TestLoadWithZeroConfiguration(t *testing.T) {
 	wantAlerts := Alerts{CrashLoopRestarts: 3, CrashLoopWindow: 10 * time.Minute, RecoveryAfter: 2 * time.Minute,
 		UpdateInterval: 10 * time.Second, PrefectPoll: 15 * time.Second, StuckRunAfter: 50 * time.Minute,
 		PositionsReceived: 5 * time.Minute, PositionsUpdated: 5 * time.Minute, LogbookReceived: 10 * time.Minute,
-		FreshnessPoll: time.Minute}
+		FreshnessPoll: time.Minute, FreshnessEnabled: true}
 	if cfg.Alerts != wantAlerts {
 		t.Errorf("Alerts = %+v, want %+v", cfg.Alerts, wantAlerts)
 	}
@@ -353,6 +353,7 @@ alerts:
     positions_updated: 16m
     logbook_received: 1h
     poll_interval: 2m
+    enabled: false
 mutes:
   - {env: local, target: app, until: "2030-01-02T03:04:05+01:00", reason: upgrade}
   - {target: Logbook, until: 2030-01-01T00:00:00Z}
@@ -374,7 +375,7 @@ environments:
 	wantAlerts := Alerts{CrashLoopRestarts: 5, CrashLoopWindow: time.Hour, RecoveryAfter: 30 * time.Second,
 		UpdateInterval: 20 * time.Second, PrefectPoll: 30 * time.Second, StuckRunAfter: 2 * time.Hour,
 		PositionsReceived: 15 * time.Minute, PositionsUpdated: 16 * time.Minute, LogbookReceived: time.Hour,
-		FreshnessPoll: 2 * time.Minute}
+		FreshnessPoll: 2 * time.Minute, FreshnessEnabled: false}
 	if cfg.Alerts != wantAlerts {
 		t.Errorf("Alerts = %+v, want %+v", cfg.Alerts, wantAlerts)
 	}

@@ -46,7 +46,19 @@ func Require(t testing.TB) Stack {
 // enough for tests. extra is appended: indented lines go on under limits:
 // (e.g. "  confirm_timeout: 2s\n"), unindented ones add sections (e.g.
 // "alerts:\n  recovery_after: 3s\n").
+//
+// The data freshness watcher would poll app_url, the shared app that other
+// tests crash and make stale: it is off unless extra configures it
+// (alerts.freshness), so that no test sees incidents caused by another.
 func (s Stack) ConfigYAML(extra string) string {
+	if !strings.Contains(extra, "freshness:") {
+		const off = "  freshness:\n    enabled: false\n"
+		if i := strings.Index(extra, "alerts:\n"); i >= 0 && (i == 0 || extra[i-1] == '\n') {
+			extra = extra[:i+len("alerts:\n")] + off + extra[i+len("alerts:\n"):]
+		} else {
+			extra += "alerts:\n" + off
+		}
+	}
 	return "environments:\n  local:\n    app_url: " + s.AppURL + "\n" +
 		"limits:\n  restart_timeout: 1m\n  stop_timeout: 5s\n" + extra
 }
