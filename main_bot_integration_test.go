@@ -146,6 +146,12 @@ func (b *testBot) listenAddr(tb testing.TB) string {
 // mode, made for concurrent readers).
 func (b *testBot) threadTarget(t testing.TB, ts string) commands.Target {
 	t.Helper()
+	return b.threadTargetIn(t, channel, ts)
+}
+
+// threadTargetIn is threadTarget for a message of channel ch.
+func (b *testBot) threadTargetIn(t testing.TB, ch, ts string) commands.Target {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	st, err := store.Open(ctx, b.storePath)
@@ -154,7 +160,7 @@ func (b *testBot) threadTarget(t testing.TB, ts string) commands.Target {
 	}
 	defer st.Close()
 	for {
-		target, ok, err := st.ThreadTarget(ctx, channel, ts)
+		target, ok, err := st.ThreadTarget(ctx, ch, ts)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"mfbot/adapters/store"
-	"mfbot/commands"
 	"mfbot/testenv"
 	"mfbot/testenv/slackfake"
 )
@@ -133,33 +131,6 @@ func freshWaitThread(t *testing.T, fake *slackfake.Server, root slackfake.Messag
 	return found
 }
 
-// freshThreadTarget waits until the bot has recorded what the alert root
-// ts is about (the target of `@mfbot logs` in its thread), from its store.
-func freshThreadTarget(t *testing.T, b *testBot, ts string) commands.Target {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st, err := store.Open(ctx, b.storePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	for {
-		target, ok, err := st.ThreadTarget(ctx, alertChannel, ts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ok {
-			return target
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("the bot never recorded the target of its alert %s", ts)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
 // freshConfirm waits for the confirmation whose prompt has what, and clicks it.
 func freshConfirm(t *testing.T, fake *slackfake.Server, what string) {
 	t.Helper()
@@ -211,7 +182,7 @@ func TestFreshnessStalePositionsOneIncidentThenRecovered(t *testing.T) {
 	// The facts as read start the thread.
 	freshWaitThread(t, fake, root, "the facts in the thread", "Facts read from the app healthcheck", "Last position received: failing")
 	// `@mfbot logs` in the thread is about the app.
-	if target := freshThreadTarget(t, b, root.TS); target.Env != "local" || target.Service != "app" {
+	if target := b.threadTargetIn(t, alertChannel, root.TS); target.Env != "local" || target.Service != "app" {
 		t.Errorf("the alert's thread is about %+v, want the app of local", target)
 	}
 
@@ -285,7 +256,7 @@ func TestFreshnessDatabaseDownThenBack(t *testing.T) {
 		t.Errorf("the database's root lacks its buttons:\n%s", prettyBlocks(root.Blocks))
 	}
 	freshWaitThread(t, fake, root, "the facts in the thread", "No source answered")
-	if target := freshThreadTarget(t, b, root.TS); target.Service != "db" {
+	if target := b.threadTargetIn(t, alertChannel, root.TS); target.Service != "db" {
 		t.Errorf("the database alert's thread is about %+v, want the db service", target)
 	}
 	// Blind polls: the data checks neither open nor recover anything.
