@@ -182,11 +182,14 @@ func startAlerts(ctx context.Context, a *app, st *store.Store, api *slackapi.Cli
 	} else {
 		log.Info("data freshness not watched: alerts.freshness.enabled is false")
 	}
+	// Every source presents its incidents, watched or not: those recorded
+	// before its watcher was turned off are still delivered as it shows them.
+	presenters := bot.Presenters([]bot.Source{docker, fresh})
 	rules := incident.Rules{CrashLoopRestarts: cfg.Alerts.CrashLoopRestarts, CrashLoopWindow: cfg.Alerts.CrashLoopWindow, RecoveryAfter: cfg.Alerts.RecoveryAfter}
 	alerts := &bot.Alerts{Store: st, Rules: rules, Sources: sources, SaveCursor: st.SaveCursor, Log: log}
 	if cfg.AlertChannel != "" {
 		n := notify.New(st, api, cfg.AlertChannel, notify.Options{UpdateInterval: cfg.Alerts.UpdateInterval,
-			Muted: mutedBy(commands.MutePolicy(cfg, st), log), Presenters: bot.Presenters(sources), Threads: st, Log: log})
+			Muted: mutedBy(commands.MutePolicy(cfg, st), log), Presenters: presenters, Threads: st, Log: log})
 		alerts.Notify = n.Kick
 		go func() { errs <- n.Run(ctx) }()
 	} else {
