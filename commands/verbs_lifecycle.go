@@ -60,9 +60,9 @@ func (c *Catalogue) rollback(ctx context.Context, call *call) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	repo := imageRepository(ctr.Image)
-	if call.service.Image != "" {
-		repo = imageRepository(call.service.Image)
+	repo, err := serviceRepository(ctx, call, ctr)
+	if err != nil {
+		return Reply{}, err
 	}
 	img, err := call.env.Docker.Image(ctx, to)
 	if err != nil {
@@ -81,6 +81,32 @@ func (c *Catalogue) rollback(ctx context.Context, call *call) (Reply, error) {
 }
 
 var imageIDPattern = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+
+// serviceRepository is the image repository a service runs from: that of
+// its configured image, else of the reference its container was created
+// from (inspect: the list shows a bare image ID once the tag has moved),
+// else — a container pinned to an image ID by an earlier roll back — the
+// repository the running image is known under.
+func serviceRepository(ctx context.Context, call *call, ctr *containers.Container) (string, error) {
+	if call.service.Image != "" {
+		return imageRepository(call.service.Image), nil
+	}
+	d, err := call.env.Docker.Inspect(ctx, ctr.ID)
+	if err != nil {
+		return "", err
+	}
+	ref := containerReference(d, *ctr)
+	if !isImageIDRef(ref) {
+		return imageRepository(ref), nil
+	}
+	img, err := call.env.Docker.Image(ctx, ctr.ImageID)
+	if err == nil {
+		for _, known := range slices.Concat(img.RepoTags, img.RepoDigests) {
+			return imageRepository(known), nil
+		}
+	}
+	return "", fmt.Errorf("cannot tell which image repository %s runs from (its container runs %s): set its `image` in the configuration", call.service.Name, shortDigest(ref))
+}
 
 func belongsTo(img containers.Image, repo string) bool {
 	for _, ref := range slices.Concat(img.RepoTags, img.RepoDigests) {

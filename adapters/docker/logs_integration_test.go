@@ -84,10 +84,18 @@ func TestLogsWithoutTimesKeepALongLineWhole(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	// The engine writes a long line as 16 KiB parts: the app's answer may
+	// come before the last part is in the log file.
 	var long string
-	for _, l := range collectLogsWithoutTimes(t, newEngine(t), name, containers.LogQuery{Tail: 20}) {
-		if strings.Contains(l.Text, "long-") {
-			long = l.Text
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		long = ""
+		for _, l := range collectLogsWithoutTimes(t, newEngine(t), name, containers.LogQuery{Tail: 20}) {
+			if strings.Contains(l.Text, "long-") {
+				long = l.Text
+			}
+		}
+		if strings.Contains(long, msg) || time.Now().After(deadline) {
+			break
 		}
 	}
 	if !strings.Contains(long, msg) {
