@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"mfbot/adapters/store"
-	"mfbot/commands"
+	"mfbot/reply"
 	"mfbot/testenv"
 	"mfbot/testenv/slackfake"
 )
@@ -144,13 +144,13 @@ func (b *testBot) listenAddr(tb testing.TB) string {
 // a test only milliseconds, so it waits for the bot to finish delivering.
 // The fake sees nothing of it: this reads the bot's store (SQLite in WAL
 // mode, made for concurrent readers).
-func (b *testBot) threadTarget(t testing.TB, ts string) commands.Target {
+func (b *testBot) threadTarget(t testing.TB, ts string) reply.Target {
 	t.Helper()
 	return b.threadTargetIn(t, channel, ts)
 }
 
 // threadTargetIn is threadTarget for a message of channel ch.
-func (b *testBot) threadTargetIn(t testing.TB, ch, ts string) commands.Target {
+func (b *testBot) threadTargetIn(t testing.TB, ch, ts string) reply.Target {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -8,11 +8,12 @@ import (
 	"strings"
 
 	"mfbot/commands"
+	"mfbot/reply"
 )
 
 // Runner is what the console needs from the catalogue.
 type Runner interface {
-	Run(ctx context.Context, req commands.Request) commands.Reply
+	Run(ctx context.Context, req commands.Request) reply.Reply
 }
 
 // Console is the terminal transport: the same catalogue as Slack, with
@@ -59,7 +60,7 @@ func (c *Console) RunOne(ctx context.Context, line string) int {
 func (c *Console) runLine(ctx context.Context, line string, in *bufio.Reader) int {
 	req := commands.Request{Line: line, User: c.user(), Channel: "console", Via: commands.ViaConsole}
 	rep := c.Runner.Run(ctx, req)
-	if rep.Status == commands.StatusPending && rep.Confirm != nil {
+	if rep.Status == reply.StatusPending && rep.Confirm != nil {
 		if !c.confirm(rep.Confirm, in) {
 			c.print("Cancelled: nothing was done.\n")
 			return ExitFailed
@@ -68,15 +69,15 @@ func (c *Console) runLine(ctx context.Context, line string, in *bufio.Reader) in
 	}
 	c.print(RenderText(rep))
 	switch rep.Status {
-	case commands.StatusOK:
+	case reply.StatusOK:
 		return ExitOK
-	case commands.StatusUsage:
+	case reply.StatusUsage:
 		return ExitUsage
 	}
 	return ExitFailed
 }
 
-func (c *Console) confirm(conf *commands.Confirmation, in *bufio.Reader) bool {
+func (c *Console) confirm(conf *reply.Confirmation, in *bufio.Reader) bool {
 	if c.AssumeYes {
 		c.print(conf.Prompt + " yes (--yes)\n")
 		return true

@@ -7,21 +7,22 @@ import (
 	"testing"
 
 	"mfbot/commands"
+	"mfbot/reply"
 )
 
 // scriptedRunner answers like the catalogue: mutating lines need a
 // confirmation, and it records what really ran.
 type scriptedRunner struct{ ran []string }
 
-func (r *scriptedRunner) Run(_ context.Context, req commands.Request) commands.Reply {
+func (r *scriptedRunner) Run(_ context.Context, req commands.Request) reply.Reply {
 	switch {
 	case strings.HasPrefix(req.Line, "bad"):
-		return commands.Reply{Status: commands.StatusUsage, Title: "Usage"}
+		return reply.Reply{Status: reply.StatusUsage, Title: "Usage"}
 	case strings.Contains(req.Line, "restart") && !req.Confirmed:
-		return commands.Reply{Status: commands.StatusPending, Confirm: &commands.Confirmation{Prompt: "Restart db in local?", Command: "local restart db"}}
+		return reply.Reply{Status: reply.StatusPending, Confirm: &reply.Confirmation{Prompt: "Restart db in local?", Command: "local restart db"}}
 	}
 	r.ran = append(r.ran, req.Line)
-	return commands.Reply{Status: commands.StatusOK, Title: "done " + req.Line}
+	return reply.Reply{Status: reply.StatusOK, Title: "done " + req.Line}
 }
 
 func TestConsoleConfirmations(t *testing.T) {
@@ -68,18 +69,18 @@ func TestConsoleInteractive(t *testing.T) {
 // for a confirmation whose prompt holds one too.
 type secretRunner struct{}
 
-func (secretRunner) Run(_ context.Context, req commands.Request) commands.Reply {
+func (secretRunner) Run(_ context.Context, req commands.Request) reply.Reply {
 	const url = "jdbc:postgresql://db:5432/monitorfishdb?user=postgres&password=hunter2"
 	if !req.Confirmed {
-		return commands.Reply{Status: commands.StatusPending, Confirm: &commands.Confirmation{Prompt: "Restart with password=hunter2?", Command: "local restart app"}}
+		return reply.Reply{Status: reply.StatusPending, Confirm: &reply.Confirmation{Prompt: "Restart with password=hunter2?", Command: "local restart app"}}
 	}
-	return commands.Reply{Status: commands.StatusFailed, Title: "connect " + url + " refused",
-		Blocks: []commands.Block{
-			&commands.Text{Text: "SLACK_BOT_TOKEN=xoxb-1-2-hunter2"},
-			&commands.Fields{Fields: []commands.Field{{Label: "URL", Value: url}}},
-			&commands.Table{Header: []string{"env"}, Rows: [][]string{{"DB_PASSWORD=hunter2"}}},
-			&commands.Code{Text: "Authorization: Bearer hunter2hunter2"},
-			&commands.File{Name: "logs.txt", Content: []byte("password: hunter2\n")},
+	return reply.Reply{Status: reply.StatusFailed, Title: "connect " + url + " refused",
+		Blocks: []reply.Block{
+			&reply.Text{Text: "SLACK_BOT_TOKEN=xoxb-1-2-hunter2"},
+			&reply.Fields{Fields: []reply.Field{{Label: "URL", Value: url}}},
+			&reply.Table{Header: []string{"env"}, Rows: [][]string{{"DB_PASSWORD=hunter2"}}},
+			&reply.Code{Text: "Authorization: Bearer hunter2hunter2"},
+			&reply.File{Name: "logs.txt", Content: []byte("password: hunter2\n")},
 		}}
 }
 

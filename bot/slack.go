@@ -14,6 +14,7 @@ import (
 	slackapi "mfbot/adapters/slack"
 	"mfbot/commands"
 	"mfbot/confirm"
+	"mfbot/reply"
 )
 
 // SlackAPI is what the Slack transports need from the Web API
@@ -31,14 +32,14 @@ type SlackAPI interface {
 // ThreadStore remembers what each bot message is about, so a mention in
 // its thread defaults to the same target.
 type ThreadStore interface {
-	SaveThreadTarget(ctx context.Context, channel, ts string, t commands.Target) error
-	ThreadTarget(ctx context.Context, channel, ts string) (commands.Target, bool, error)
+	SaveThreadTarget(ctx context.Context, channel, ts string, t reply.Target) error
+	ThreadTarget(ctx context.Context, channel, ts string) (reply.Target, bool, error)
 }
 
 // Catalogue is what the Slack transports need from the command catalogue.
 type Catalogue interface {
-	Run(ctx context.Context, req commands.Request) commands.Reply
-	Decide(ctx context.Context, d commands.Decision, onClaimed func(confirm.Record)) (commands.Reply, commands.DecisionOutcome)
+	Run(ctx context.Context, req commands.Request) reply.Reply
+	Decide(ctx context.Context, d commands.Decision, onClaimed func(confirm.Record)) (reply.Reply, commands.DecisionOutcome)
 }
 
 // SlashCommand is a `/mf ...` from either transport.
@@ -253,7 +254,7 @@ func (s *Slack) HandleClick(c Click) error {
 func (s *Slack) decide(ctx context.Context, c Click) {
 	d := commands.Decision{ID: c.Value, User: c.UserID, Channel: c.ChannelID, Confirm: slackapi.ActionOf(c.ActionID) == slackapi.ActionConfirm}
 	rep, outcome := s.catalogue.Decide(ctx, d, func(rec confirm.Record) {
-		running := commands.Reply{Status: commands.StatusPending, Title: "Running " + rec.Command + "…", RequestedBy: rec.RequestedBy, DecidedBy: c.UserID}
+		running := reply.Reply{Status: reply.StatusPending, Title: "Running " + rec.Command + "…", RequestedBy: rec.RequestedBy, DecidedBy: c.UserID}
 		s.replaceClicked(ctx, c, slackapi.Render(running))
 	})
 	msg := slackapi.Render(rep)
@@ -284,7 +285,7 @@ type place struct {
 
 // deliver posts a reply: ephemeral ones to the user alone, the others in
 // the channel (or thread) where everyone sees what was done.
-func (s *Slack) deliver(ctx context.Context, rep commands.Reply, at place) {
+func (s *Slack) deliver(ctx context.Context, rep reply.Reply, at place) {
 	if rep.RequestedBy == "" && !isEphemeralStatus(rep.Status) {
 		rep.RequestedBy = at.user
 	}
@@ -324,11 +325,11 @@ func (s *Slack) deliver(ctx context.Context, rep commands.Reply, at place) {
 	}
 }
 
-func isEphemeralStatus(st commands.Status) bool {
-	return st == commands.StatusUsage || st == commands.StatusDenied
+func isEphemeralStatus(st reply.Status) bool {
+	return st == reply.StatusUsage || st == reply.StatusDenied
 }
 
-func (s *Slack) remember(ctx context.Context, channel, ts string, rep commands.Reply) {
+func (s *Slack) remember(ctx context.Context, channel, ts string, rep reply.Reply) {
 	if rep.Target == nil || s.threads == nil {
 		return
 	}

@@ -5,25 +5,24 @@ package bot
 
 import (
 	"fmt"
+	"mfbot/reply"
 	"strings"
 	"unicode/utf8"
-
-	"mfbot/commands"
 )
 
 // RenderText renders a reply for a terminal.
-func RenderText(rep commands.Reply) string {
+func RenderText(rep reply.Reply) string {
 	var b strings.Builder
 	// Long outputs (10,000 log lines) are copied once, into a builder of
 	// the right size.
 	size := len(rep.Title) + 64
 	for _, blk := range rep.Blocks {
 		switch blk := blk.(type) {
-		case *commands.Text:
+		case *reply.Text:
 			size += len(blk.Text) + 1
-		case *commands.Code:
+		case *reply.Code:
 			size += len(blk.Text) + 1
-		case *commands.File:
+		case *reply.File:
 			size += len(blk.Content) + len(blk.Name) + 32
 		}
 	}
@@ -33,10 +32,10 @@ func RenderText(rep commands.Reply) string {
 	}
 	for _, blk := range rep.Blocks {
 		switch blk := blk.(type) {
-		case *commands.Text:
+		case *reply.Text:
 			b.WriteString(blk.Text)
 			b.WriteByte('\n')
-		case *commands.Fields:
+		case *reply.Fields:
 			width := 0
 			for _, f := range blk.Fields {
 				width = max(width, utf8.RuneCountInString(f.Label))
@@ -44,12 +43,12 @@ func RenderText(rep commands.Reply) string {
 			for _, f := range blk.Fields {
 				fmt.Fprintf(&b, "  %-*s  %s\n", width, f.Label, f.Value)
 			}
-		case *commands.Table:
+		case *reply.Table:
 			writeTable(&b, blk)
-		case *commands.Code:
+		case *reply.Code:
 			b.WriteString(blk.Text)
 			b.WriteByte('\n')
-		case *commands.File:
+		case *reply.File:
 			fmt.Fprintf(&b, "--- %s (%d bytes) ---\n%s\n", blk.Name, len(blk.Content), blk.Content)
 		}
 	}
@@ -62,17 +61,17 @@ func RenderText(rep commands.Reply) string {
 	return b.String()
 }
 
-func marker(s commands.Status) string {
+func marker(s reply.Status) string {
 	switch s {
-	case commands.StatusFailed:
+	case reply.StatusFailed:
 		return "✗ "
-	case commands.StatusUsage, commands.StatusDenied:
+	case reply.StatusUsage, reply.StatusDenied:
 		return "! "
 	}
 	return ""
 }
 
-func writeTable(b *strings.Builder, t *commands.Table) {
+func writeTable(b *strings.Builder, t *reply.Table) {
 	widths := make([]int, len(t.Header))
 	for i, h := range t.Header {
 		widths[i] = utf8.RuneCountInString(h)

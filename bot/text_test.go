@@ -2,26 +2,25 @@ package bot
 
 import (
 	"flag"
+	"mfbot/reply"
 	"os"
 	"path/filepath"
 	"testing"
-
-	"mfbot/commands"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
 func TestRenderTextGolden(t *testing.T) {
-	rep := commands.Reply{
-		Status: commands.StatusFailed,
+	rep := reply.Reply{
+		Status: reply.StatusFailed,
 		Title:  "app recreated but is not healthy",
-		Blocks: []commands.Block{
-			&commands.Fields{Fields: []commands.Field{{Label: "Container", Value: "remote_app_1"}, {Label: "Health", Value: "unhealthy"}}},
-			&commands.Table{Header: []string{"service", "state"}, Rows: [][]string{{"app", "running"}, {"pipeline-server", "exited"}}},
-			&commands.Text{Text: "Last healthcheck: exit 1"},
-			&commands.Code{Text: "line 1\nline 2"},
+		Blocks: []reply.Block{
+			&reply.Fields{Fields: []reply.Field{{Label: "Container", Value: "remote_app_1"}, {Label: "Health", Value: "unhealthy"}}},
+			&reply.Table{Header: []string{"service", "state"}, Rows: [][]string{{"app", "running"}, {"pipeline-server", "exited"}}},
+			&reply.Text{Text: "Last healthcheck: exit 1"},
+			&reply.Code{Text: "line 1\nline 2"},
 		},
-		Actions: []commands.Action{{Label: "Logs", Command: "prod logs app"}, {Label: "Roll back", Command: "prod rollback app --to sha256:abc"}},
+		Actions: []reply.Action{{Label: "Logs", Command: "prod logs app"}, {Label: "Roll back", Command: "prod rollback app --to sha256:abc"}},
 	}
 	got := RenderText(rep)
 	path := filepath.Join("testdata", "render_text.golden")

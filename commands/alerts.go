@@ -11,6 +11,7 @@ import (
 	"mfbot/freshness"
 	"mfbot/human"
 	"mfbot/mute"
+	"mfbot/reply"
 )
 
 // IncidentSummary is what `incidents` and `status` show of an incident.
@@ -33,30 +34,30 @@ type IncidentLister interface {
 const maxMute = 7 * 24 * time.Hour
 
 // mute answers `mute <svc|all> <duration> [reason]`.
-func (c *Catalogue) mute(ctx context.Context, call *call) (Reply, error) {
+func (c *Catalogue) mute(ctx context.Context, call *call) (reply.Reply, error) {
 	if c.mutes == nil {
-		return Reply{}, fmt.Errorf("mutes need the store (MFBOT_STORE), which is not open")
+		return reply.Reply{}, fmt.Errorf("mutes need the store (MFBOT_STORE), which is not open")
 	}
 	target, d, reason, err := c.muteArgs(call)
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
 	now := c.now()
 	m, err := c.mutes.AddMute(ctx, mute.Mute{Env: call.env.Config.Name, Target: target, Until: now.Add(d), Reason: reason, By: call.request.User, CreatedAt: now})
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
-	fields := []Field{{"Target", target}, {"Until", m.Until.UTC().Format("2006-01-02 15:04 UTC") + " (" + human.Duration(d) + ")"}}
+	fields := []reply.Field{{Label: "Target", Value: target}, {Label: "Until", Value: m.Until.UTC().Format("2006-01-02 15:04 UTC") + " (" + human.Duration(d) + ")"}}
 	if reason != "" {
-		fields = append(fields, Field{"Reason", reason})
+		fields = append(fields, reply.Field{Label: "Reason", Value: reason})
 	}
-	about := &Target{Env: call.env.Config.Name}
+	about := &reply.Target{Env: call.env.Config.Name}
 	if _, isService := call.env.Config.Service(target); isService {
 		about.Service = target
 	}
-	return Reply{Status: StatusOK, Title: fmt.Sprintf("Alerts for %s in %s muted for %s", target, call.env.Config.Name, human.Duration(d)),
-		Blocks:  []Block{&Fields{Fields: fields}, &Text{Text: "Incidents are still recorded (`incidents`)."}},
-		Actions: []Action{{Label: "Unmute", Command: call.env.Config.Name + " unmute " + target}},
+	return reply.Reply{Status: reply.StatusOK, Title: fmt.Sprintf("Alerts for %s in %s muted for %s", target, call.env.Config.Name, human.Duration(d)),
+		Blocks:  []reply.Block{&reply.Fields{Fields: fields}, &reply.Text{Text: "Incidents are still recorded (`incidents`)."}},
+		Actions: []reply.Action{{Label: "Unmute", Command: call.env.Config.Name + " unmute " + target}},
 		Target:  about,
 	}, nil
 }
@@ -107,9 +108,9 @@ func parseMuteDuration(s string) (time.Duration, error) {
 }
 
 // unmute answers `unmute [svc|all]`.
-func (c *Catalogue) unmute(ctx context.Context, call *call) (Reply, error) {
+func (c *Catalogue) unmute(ctx context.Context, call *call) (reply.Reply, error) {
 	if c.mutes == nil {
-		return Reply{}, fmt.Errorf("mutes need the store (MFBOT_STORE), which is not open")
+		return reply.Reply{}, fmt.Errorf("mutes need the store (MFBOT_STORE), which is not open")
 	}
 	target := mute.All
 	switch len(call.args.Positional) {
@@ -117,41 +118,41 @@ func (c *Catalogue) unmute(ctx context.Context, call *call) (Reply, error) {
 	case 1:
 		target = strings.ToLower(call.args.Positional[0])
 		if err := checkMuteTarget(call.env.Config, call.args.Positional[0]); err != nil {
-			return Reply{}, err
+			return reply.Reply{}, err
 		}
 	default:
-		return Reply{}, &UsageError{Msg: "unmute takes at most one service"}
+		return reply.Reply{}, &UsageError{Msg: "unmute takes at most one service"}
 	}
 	n, err := c.mutes.EndMutes(ctx, call.env.Config.Name, target, c.now())
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
 	if n == 0 {
-		return Reply{Status: StatusOK, Title: fmt.Sprintf("No active mute for %s in %s", target, call.env.Config.Name)}, nil
+		return reply.Reply{Status: reply.StatusOK, Title: fmt.Sprintf("No active mute for %s in %s", target, call.env.Config.Name)}, nil
 	}
-	return Reply{Status: StatusOK, Title: fmt.Sprintf("Alerts for %s in %s unmuted (%d mute(s) ended)", target, call.env.Config.Name, n)}, nil
+	return reply.Reply{Status: reply.StatusOK, Title: fmt.Sprintf("Alerts for %s in %s unmuted (%d mute(s) ended)", target, call.env.Config.Name, n)}, nil
 }
 
 // incidentsVerb answers `incidents`: open incidents of every environment
 // and the active mutes.
-func (c *Catalogue) incidentsVerb(ctx context.Context, _ *call) (Reply, error) {
+func (c *Catalogue) incidentsVerb(ctx context.Context, _ *call) (reply.Reply, error) {
 	if c.incidents == nil || c.mutes == nil {
-		return Reply{}, fmt.Errorf("incidents need the store (MFBOT_STORE) and the watchers of `mfbot run`")
+		return reply.Reply{}, fmt.Errorf("incidents need the store (MFBOT_STORE) and the watchers of `mfbot run`")
 	}
 	open, err := c.incidents.OpenIncidentSummaries(ctx)
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
 	mutes, err := c.mutePolicy.Active(ctx, c.now())
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
 	now := c.now()
-	var blocks []Block
+	var blocks []reply.Block
 	if len(open) == 0 {
-		blocks = append(blocks, &Text{Text: "No open incident."})
+		blocks = append(blocks, &reply.Text{Text: "No open incident."})
 	} else {
-		t := &Table{Header: []string{"env", "target", "state", "since", "count", "exit", "muted"}}
+		t := &reply.Table{Header: []string{"env", "target", "state", "since", "count", "exit", "muted"}}
 		for _, inc := range open {
 			muted := ""
 			if mute.Covering(mutes, inc.Env, inc.Target, now) {
@@ -169,7 +170,7 @@ func (c *Catalogue) incidentsVerb(ctx context.Context, _ *call) (Reply, error) {
 		blocks = append(blocks, t)
 	}
 	if len(mutes) > 0 {
-		t := &Table{Header: []string{"muted", "until (UTC)", "by", "reason"}}
+		t := &reply.Table{Header: []string{"muted", "until (UTC)", "by", "reason"}}
 		for _, m := range mutes {
 			env := m.Env
 			if env == "" {
@@ -179,7 +180,7 @@ func (c *Catalogue) incidentsVerb(ctx context.Context, _ *call) (Reply, error) {
 		}
 		blocks = append(blocks, t)
 	}
-	return Reply{Status: StatusOK, Title: fmt.Sprintf("%d open incident(s), %d active mute(s)", len(open), len(mutes)), Blocks: blocks}, nil
+	return reply.Reply{Status: reply.StatusOK, Title: fmt.Sprintf("%d open incident(s), %d active mute(s)", len(open), len(mutes)), Blocks: blocks}, nil
 }
 
 // MutePolicy is the one mute policy of mfbot: the mutes written in the

@@ -19,6 +19,7 @@ import (
 	"mfbot/database"
 	"mfbot/freshness"
 	"mfbot/mute"
+	"mfbot/reply"
 )
 
 // Environment is one configured environment with its live dependencies.
@@ -55,7 +56,7 @@ type Request struct {
 	// confirmation and its Confirm button.
 	Confirmed bool
 	// Default is the target implied by the context (a reply's or an alert's thread).
-	Default *Target
+	Default *reply.Target
 }
 
 // Options are the catalogue's optional collaborators.
@@ -144,7 +145,7 @@ type verb struct {
 	flags    []FlagSpec
 	target   targetRule
 	mutating bool
-	run      func(ctx context.Context, call *call) (Reply, error)
+	run      func(ctx context.Context, call *call) (reply.Reply, error)
 }
 
 // targetRule says whether a verb takes a service.
@@ -174,20 +175,20 @@ type call struct {
 // The reply itself is redacted at the edge, by the transport that shows
 // it (the console, the Slack client); log lines are redacted as they are
 // read, so that --grep matches the redacted text.
-func (c *Catalogue) Run(ctx context.Context, req Request) Reply {
+func (c *Catalogue) Run(ctx context.Context, req Request) reply.Reply {
 	started := c.now()
 	call, rep, ok := c.parse(req)
 	if ok {
 		rep = c.runCall(ctx, call)
 	}
-	if rep.Status == StatusFailed && rep.Title == "" {
+	if rep.Status == reply.StatusFailed && rep.Title == "" {
 		rep.Title = "Command failed"
 	}
 	c.record(ctx, req, call, rep.Status.String(), started)
 	return rep
 }
 
-func (c *Catalogue) runCall(ctx context.Context, call *call) Reply {
+func (c *Catalogue) runCall(ctx context.Context, call *call) reply.Reply {
 	if err := c.authorize(ctx, call.env.Config, call.request, call.verb.name, call.verb.mutating); err != nil {
 		return denial(err)
 	}
@@ -211,12 +212,12 @@ func (c *Catalogue) runCall(ctx context.Context, call *call) Reply {
 
 // denial turns an authorization error into a reply; a failure to resolve
 // a user group is not a denial but an error to fix.
-func denial(err error) Reply {
+func denial(err error) reply.Reply {
 	var denied *deniedError
 	if errors.As(err, &denied) {
-		return Reply{Status: StatusDenied, Title: "Not allowed", Blocks: []Block{&Text{Text: denied.msg}}}
+		return reply.Reply{Status: reply.StatusDenied, Title: "Not allowed", Blocks: []reply.Block{&reply.Text{Text: denied.msg}}}
 	}
-	return Reply{Status: StatusFailed, Title: "Could not check your role", Blocks: []Block{&Text{Text: err.Error()}}}
+	return reply.Reply{Status: reply.StatusFailed, Title: "Could not check your role", Blocks: []reply.Block{&reply.Text{Text: err.Error()}}}
 }
 
 // record audits a command.
@@ -245,37 +246,37 @@ func (c *Catalogue) writeAudit(ctx context.Context, entry audit.Entry) {
 	}
 }
 
-func (call *call) target() *Target {
+func (call *call) target() *reply.Target {
 	if call.service == nil {
-		return &Target{Env: call.env.Config.Name}
+		return &reply.Target{Env: call.env.Config.Name}
 	}
-	return &Target{Env: call.env.Config.Name, Service: call.service.Name}
+	return &reply.Target{Env: call.env.Config.Name, Service: call.service.Name}
 }
 
 // failure turns an error into a reply that says what failed; the Logs
 // button lets the user look at the service right away.
-func failure(call *call, err error) Reply {
+func failure(call *call, err error) reply.Reply {
 	var usage *UsageError
 	if errors.As(err, &usage) {
 		return usageReply(call.verb, usage.Msg)
 	}
-	rep := Reply{Status: StatusFailed, Title: call.verb.name + " failed", Blocks: []Block{&Text{Text: err.Error()}}}
+	rep := reply.Reply{Status: reply.StatusFailed, Title: call.verb.name + " failed", Blocks: []reply.Block{&reply.Text{Text: err.Error()}}}
 	if call.service != nil {
-		rep.Actions = []Action{logsAction(call)}
+		rep.Actions = []reply.Action{logsAction(call)}
 	}
 	return rep
 }
 
-func usageReply(v *verb, msg string) Reply {
+func usageReply(v *verb, msg string) reply.Reply {
 	text := msg
 	if v != nil {
 		text += "\nUsage: " + v.usage
 	}
-	return Reply{Status: StatusUsage, Title: "Usage", Blocks: []Block{&Text{Text: text}}}
+	return reply.Reply{Status: reply.StatusUsage, Title: "Usage", Blocks: []reply.Block{&reply.Text{Text: text}}}
 }
 
 // parse turns a request into a call, or a usage reply.
-func (c *Catalogue) parse(req Request) (*call, Reply, bool) {
+func (c *Catalogue) parse(req Request) (*call, reply.Reply, bool) {
 	tokens, err := Tokenize(req.Line)
 	if err != nil {
 		return nil, usageReply(nil, err.Error()), false
@@ -328,18 +329,18 @@ func (c *Catalogue) parse(req Request) (*call, Reply, bool) {
 		}
 		cl.service = &svc
 	}
-	return cl, Reply{}, true
+	return cl, reply.Reply{}, true
 }
 
 // pickEnvironment consumes a leading environment name, or falls back to the
 // context's environment, then the default one.
-func (c *Catalogue) pickEnvironment(tokens []string, def *Target) (*Environment, []string, Reply, bool) {
+func (c *Catalogue) pickEnvironment(tokens []string, def *reply.Target) (*Environment, []string, reply.Reply, bool) {
 	if e, ok := c.envs[strings.ToLower(tokens[0])]; ok && c.verbs[strings.ToLower(tokens[0])] == nil {
-		return e, tokens[1:], Reply{}, true
+		return e, tokens[1:], reply.Reply{}, true
 	}
 	if def != nil {
 		if e, ok := c.envs[def.Env]; ok {
-			return e, tokens, Reply{}, true
+			return e, tokens, reply.Reply{}, true
 		}
 	}
 	name := c.cfg.DefaultEnv
@@ -350,7 +351,7 @@ func (c *Catalogue) pickEnvironment(tokens []string, def *Target) (*Environment,
 	if !ok {
 		return nil, nil, usageReply(nil, "No environment is configured."), false
 	}
-	return e, tokens, Reply{}, true
+	return e, tokens, reply.Reply{}, true
 }
 
 func (c *Catalogue) verbNames() []string {
@@ -426,6 +427,6 @@ func upperFirst(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-func logsAction(call *call) Action {
-	return Action{Label: "Logs", Command: call.env.Config.Name + " logs " + call.service.Name}
+func logsAction(call *call) reply.Action {
+	return reply.Action{Label: "Logs", Command: call.env.Config.Name + " logs " + call.service.Name}
 }

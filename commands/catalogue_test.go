@@ -15,6 +15,7 @@ import (
 	"mfbot/confirm"
 	"mfbot/containers"
 	"mfbot/mute"
+	. "mfbot/reply"
 )
 
 // recordingEngine is an Engine whose containers are fixed and whose

@@ -8,14 +8,15 @@ import (
 	"fmt"
 	"mfbot/audit"
 	"mfbot/confirm"
+	"mfbot/reply"
 	"time"
 )
 
 // askConfirmation answers a mutating command that was not confirmed yet.
 // Over Slack the pending command is stored and its ID travels in the
 // Confirm/Cancel buttons; the console asks inline instead.
-func (c *Catalogue) askConfirmation(ctx context.Context, call *call) Reply {
-	conf := &Confirmation{Prompt: c.confirmPrompt(call), Command: c.canonical(call)}
+func (c *Catalogue) askConfirmation(ctx context.Context, call *call) reply.Reply {
+	conf := &reply.Confirmation{Prompt: c.confirmPrompt(call), Command: c.canonical(call)}
 	if c.confirmations != nil && call.request.Via != ViaConsole {
 		now := c.now()
 		p := confirm.Request{ID: newConfirmationID(), Command: conf.Command, Env: call.env.Config.Name,
@@ -24,11 +25,11 @@ func (c *Catalogue) askConfirmation(ctx context.Context, call *call) Reply {
 			p.Target = call.service.Name
 		}
 		if err := c.confirmations.CreateConfirmation(ctx, p); err != nil {
-			return Reply{Status: StatusFailed, Title: "Could not ask for a confirmation", Blocks: []Block{&Text{Text: err.Error()}}}
+			return reply.Reply{Status: reply.StatusFailed, Title: "Could not ask for a confirmation", Blocks: []reply.Block{&reply.Text{Text: err.Error()}}}
 		}
 		conf.ID, conf.ExpiresAt = p.ID, p.ExpiresAt
 	}
-	return Reply{Status: StatusPending, Title: "Confirmation needed", Confirm: conf, Target: call.target(), RequestedBy: call.request.User}
+	return reply.Reply{Status: reply.StatusPending, Title: "Confirmation needed", Confirm: conf, Target: call.target(), RequestedBy: call.request.User}
 }
 
 // newConfirmationID is unguessable: whoever holds it can confirm (once
@@ -69,13 +70,13 @@ func (o DecisionOutcome) UpdatesMessage() bool { return o <= DecisionExpired }
 // cancel), and of two clicks only the first counts. onClaimed, when not
 // nil, is called once the click won and before the command runs, so the
 // message can say it is running.
-func (c *Catalogue) Decide(ctx context.Context, d Decision, onClaimed func(confirm.Record)) (Reply, DecisionOutcome) {
+func (c *Catalogue) Decide(ctx context.Context, d Decision, onClaimed func(confirm.Record)) (reply.Reply, DecisionOutcome) {
 	started := c.now()
 	req := Request{User: d.User, Channel: d.Channel, Via: ViaButton}
 	rep, outcome, rec := c.decide(ctx, d, onClaimed)
 	req.Line = fmt.Sprintf("%s (%s)", clickName(d.Confirm), rec.Command)
 	entry := outcomeNames[outcome]
-	if outcome == DecisionRan && rep.Status != StatusOK {
+	if outcome == DecisionRan && rep.Status != reply.StatusOK {
 		entry = "confirmed, " + rep.Status.String()
 	}
 	c.recordClick(ctx, req, rec, entry, started)
@@ -94,21 +95,21 @@ func clickName(confirmed bool) string {
 	return "cancel"
 }
 
-func (c *Catalogue) decide(ctx context.Context, d Decision, onClaimed func(confirm.Record)) (Reply, DecisionOutcome, confirm.Record) {
+func (c *Catalogue) decide(ctx context.Context, d Decision, onClaimed func(confirm.Record)) (reply.Reply, DecisionOutcome, confirm.Record) {
 	if c.confirmations == nil {
-		return Reply{Status: StatusFailed, Title: "Confirmations are not available (no store)"}, DecisionUnknown, confirm.Record{}
+		return reply.Reply{Status: reply.StatusFailed, Title: "Confirmations are not available (no store)"}, DecisionUnknown, confirm.Record{}
 	}
 	rec, err := c.confirmations.Confirmation(ctx, d.ID)
 	if errors.Is(err, confirm.ErrNotFound) {
-		return Reply{Status: StatusFailed, Title: "Unknown confirmation: nothing was done",
-			Blocks: []Block{&Text{Text: "mfbot has no record of it (another store, or purged). Type the command again."}}}, DecisionUnknown, rec
+		return reply.Reply{Status: reply.StatusFailed, Title: "Unknown confirmation: nothing was done",
+			Blocks: []reply.Block{&reply.Text{Text: "mfbot has no record of it (another store, or purged). Type the command again."}}}, DecisionUnknown, rec
 	}
 	if err != nil {
-		return Reply{Status: StatusFailed, Title: "Could not read the confirmation", Blocks: []Block{&Text{Text: err.Error()}}}, DecisionUnknown, rec
+		return reply.Reply{Status: reply.StatusFailed, Title: "Could not read the confirmation", Blocks: []reply.Block{&reply.Text{Text: err.Error()}}}, DecisionUnknown, rec
 	}
 	env, ok := c.envs[rec.Env]
 	if !ok {
-		return Reply{Status: StatusFailed, Title: "Environment " + rec.Env + " is no longer configured: nothing was done"}, DecisionUnknown, rec
+		return reply.Reply{Status: reply.StatusFailed, Title: "Environment " + rec.Env + " is no longer configured: nothing was done"}, DecisionUnknown, rec
 	}
 	// Confirming needs an operator; cancelling is also open to the requester.
 	if d.Confirm || d.User != rec.RequestedBy {
@@ -123,20 +124,20 @@ func (c *Catalogue) decide(ctx context.Context, d Decision, onClaimed func(confi
 	}
 	rec, decided, err := c.confirmations.DecideConfirmation(ctx, d.ID, state, d.User, c.now())
 	if err != nil {
-		return Reply{Status: StatusFailed, Title: "Could not record the decision: nothing was done", Blocks: []Block{&Text{Text: err.Error()}}}, DecisionUnknown, rec
+		return reply.Reply{Status: reply.StatusFailed, Title: "Could not record the decision: nothing was done", Blocks: []reply.Block{&reply.Text{Text: err.Error()}}}, DecisionUnknown, rec
 	}
-	target := &Target{Env: rec.Env, Service: rec.Target}
+	target := &reply.Target{Env: rec.Env, Service: rec.Target}
 	if !decided {
 		if rec.State == confirm.Expired {
-			return Reply{Status: StatusCancelled, Title: "Expired: nothing was done", Target: target, RequestedBy: rec.RequestedBy,
-				Blocks: []Block{&Text{Text: fmt.Sprintf("`%s` was not confirmed within %s. Type it again.", rec.Command, c.confirmTTL)}}}, DecisionExpired, rec
+			return reply.Reply{Status: reply.StatusCancelled, Title: "Expired: nothing was done", Target: target, RequestedBy: rec.RequestedBy,
+				Blocks: []reply.Block{&reply.Text{Text: fmt.Sprintf("`%s` was not confirmed within %s. Type it again.", rec.Command, c.confirmTTL)}}}, DecisionExpired, rec
 		}
-		return Reply{Status: StatusDenied, Title: fmt.Sprintf("Already %s by %s at %s", rec.State, rec.DecidedBy, rec.DecidedAt.UTC().Format(time.TimeOnly)),
-			Blocks: []Block{&Text{Text: "Nothing more was done."}}}, DecisionDuplicate, rec
+		return reply.Reply{Status: reply.StatusDenied, Title: fmt.Sprintf("Already %s by %s at %s", rec.State, rec.DecidedBy, rec.DecidedAt.UTC().Format(time.TimeOnly)),
+			Blocks: []reply.Block{&reply.Text{Text: "Nothing more was done."}}}, DecisionDuplicate, rec
 	}
 	if !d.Confirm {
-		return Reply{Status: StatusCancelled, Title: "Cancelled: nothing was done", Target: target, RequestedBy: rec.RequestedBy,
-			DecidedBy: d.User, Blocks: []Block{&Text{Text: "`" + rec.Command + "`"}}}, DecisionCancelled, rec
+		return reply.Reply{Status: reply.StatusCancelled, Title: "Cancelled: nothing was done", Target: target, RequestedBy: rec.RequestedBy,
+			DecidedBy: d.User, Blocks: []reply.Block{&reply.Text{Text: "`" + rec.Command + "`"}}}, DecisionCancelled, rec
 	}
 	if onClaimed != nil {
 		onClaimed(rec)

@@ -16,6 +16,7 @@ import (
 	"mfbot/adapters/postgres"
 	"mfbot/commands"
 	"mfbot/config"
+	"mfbot/reply"
 	"mfbot/testenv"
 )
 
@@ -56,12 +57,12 @@ func fixtureCatalogue(t *testing.T) (*commands.Catalogue, testenv.Stack, testenv
 	return c, stack, mfdb
 }
 
-func runOK(t *testing.T, c *commands.Catalogue, line string) (commands.Reply, string) {
+func runOK(t *testing.T, c *commands.Catalogue, line string) (reply.Reply, string) {
 	t.Helper()
 	rep := run(t, c, line, false)
 	out := text(rep)
 	t.Logf("%s →\n%s", line, out)
-	if rep.Status != commands.StatusOK {
+	if rep.Status != reply.StatusOK {
 		t.Fatalf("%s: %s\n%s", line, rep.Status, out)
 	}
 	return rep, out
@@ -83,7 +84,7 @@ func TestDbStatusAgainstTheFixture(t *testing.T) {
 func TestDbTablesAgainstTheFixture(t *testing.T) {
 	c, _, _ := fixtureCatalogue(t)
 	rep, _ := runOK(t, c, "db tables")
-	tbl := rep.Blocks[0].(*commands.Table)
+	tbl := rep.Blocks[0].(*reply.Table)
 	found := false
 	for _, r := range tbl.Rows {
 		if r[0] == "positions" {
@@ -132,7 +133,7 @@ func TestDbActivityShowsASleepingQuery(t *testing.T) {
 		t.Errorf("title %q", rep.Title)
 	}
 	var row []string
-	for _, r := range rep.Blocks[0].(*commands.Table).Rows {
+	for _, r := range rep.Blocks[0].(*reply.Table).Rows {
 		if strings.Contains(r[6], "pg_sleep(30)") {
 			row = r
 		}
@@ -185,7 +186,7 @@ func TestHealthAgainstTheFakeApp(t *testing.T) {
 	rep = run(t, c, "health", false)
 	out = text(rep)
 	t.Logf("stale health →\n%s", out)
-	if rep.Status != commands.StatusFailed || rep.Title != "local: positions stale" {
+	if rep.Status != reply.StatusFailed || rep.Title != "local: positions stale" {
 		t.Errorf("stale health: %s %q", rep.Status, rep.Title)
 	}
 	if !strings.Contains(out, "Last position received | FAILING | 10 min ago (limit 5 min)") {

@@ -13,6 +13,7 @@ import (
 	"mfbot/config"
 	"mfbot/database"
 	"mfbot/freshness"
+	. "mfbot/reply"
 )
 
 // dbNow is the fixed clock of the db and health tests.

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	. "mfbot/commands"
 	"mfbot/freshness"
+	. "mfbot/reply"
 )
 
 const healthYAML = `environments:

@@ -14,6 +14,7 @@ import (
 	"mfbot/adapters/monitorfish"
 	"mfbot/commands"
 	"mfbot/config"
+	"mfbot/reply"
 	"mfbot/testenv"
 )
 
@@ -50,7 +51,7 @@ func catalogueFor(t *testing.T, stack testenv.Stack, dockerHost string) *command
 	return c
 }
 
-func run(t *testing.T, c *commands.Catalogue, line string, confirmed bool) commands.Reply {
+func run(t *testing.T, c *commands.Catalogue, line string, confirmed bool) reply.Reply {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -58,24 +59,24 @@ func run(t *testing.T, c *commands.Catalogue, line string, confirmed bool) comma
 }
 
 // text flattens a reply into the strings a user could see.
-func text(rep commands.Reply) string {
+func text(rep reply.Reply) string {
 	var b strings.Builder
 	b.WriteString(rep.Title + "\n")
 	for _, blk := range rep.Blocks {
 		switch blk := blk.(type) {
-		case *commands.Text:
+		case *reply.Text:
 			b.WriteString(blk.Text + "\n")
-		case *commands.Code:
+		case *reply.Code:
 			b.WriteString(blk.Text + "\n")
-		case *commands.Fields:
+		case *reply.Fields:
 			for _, f := range blk.Fields {
 				b.WriteString(f.Label + ": " + f.Value + "\n")
 			}
-		case *commands.Table:
+		case *reply.Table:
 			for _, row := range append([][]string{blk.Header}, blk.Rows...) {
 				b.WriteString(strings.Join(row, " | ") + "\n")
 			}
-		case *commands.File:
+		case *reply.File:
 			b.Write(blk.Content)
 		}
 	}
@@ -85,10 +86,10 @@ func text(rep commands.Reply) string {
 	return b.String()
 }
 
-func rowOf(t *testing.T, rep commands.Reply, first string) []string {
+func rowOf(t *testing.T, rep reply.Reply, first string) []string {
 	t.Helper()
 	for _, blk := range rep.Blocks {
-		if tbl, ok := blk.(*commands.Table); ok {
+		if tbl, ok := blk.(*reply.Table); ok {
 			for _, row := range tbl.Rows {
 				if row[0] == first {
 					return row
@@ -103,7 +104,7 @@ func rowOf(t *testing.T, rep commands.Reply, first string) []string {
 func TestStatusListsTheStack(t *testing.T) {
 	stack := testenv.Require(t)
 	rep := run(t, catalogueFor(t, stack, ""), "status", false)
-	if rep.Status != commands.StatusOK {
+	if rep.Status != reply.StatusOK {
 		t.Fatalf("status: %s\n%s", rep.Status, text(rep))
 	}
 	for svc, want := range map[string][]string{
@@ -145,7 +146,7 @@ func TestLogsAreRedactedAndFiltered(t *testing.T) {
 
 	rep := run(t, c, "logs app --tail 1000", false)
 	out := text(rep)
-	if rep.Status != commands.StatusOK || !strings.Contains(out, "jdbc:postgresql://db:5432/monitorfishdb") {
+	if rep.Status != reply.StatusOK || !strings.Contains(out, "jdbc:postgresql://db:5432/monitorfishdb") {
 		t.Fatalf("logs app: %s\n%s", rep.Status, out)
 	}
 	for _, secret := range append(burst.Secrets, stackSecret) {
@@ -160,13 +161,13 @@ func TestLogsAreRedactedAndFiltered(t *testing.T) {
 	// A private key's inner lines are dropped, so 20 log lines may show
 	// as fewer reply lines, never more.
 	rep = run(t, c, "logs app --tail 20", false)
-	if n := len(strings.Split(rep.Blocks[0].(*commands.Code).Text, "\n")); n < 10 || n > 20 {
+	if n := len(strings.Split(rep.Blocks[0].(*reply.Code).Text, "\n")); n < 10 || n > 20 {
 		t.Errorf("--tail 20 gave %d lines", n)
 	}
 
 	rep = run(t, c, `logs app --grep "ERROR|WARN" --tail 5000 --since 10m`, false)
-	lines := strings.Split(rep.Blocks[0].(*commands.Code).Text, "\n")
-	if rep.Status != commands.StatusOK || len(lines) == 0 {
+	lines := strings.Split(rep.Blocks[0].(*reply.Code).Text, "\n")
+	if rep.Status != reply.StatusOK || len(lines) == 0 {
 		t.Fatalf("grep: %s\n%s", rep.Status, text(rep))
 	}
 	for _, l := range lines {
@@ -180,7 +181,7 @@ func TestInspectMasksSecrets(t *testing.T) {
 	stack := testenv.Require(t)
 	rep := run(t, catalogueFor(t, stack, ""), "inspect app", false)
 	out := text(rep)
-	if rep.Status != commands.StatusOK || !strings.Contains(out, "ENV_DB_URL=jdbc:postgresql://db:5432/monitorfishdb") {
+	if rep.Status != reply.StatusOK || !strings.Contains(out, "ENV_DB_URL=jdbc:postgresql://db:5432/monitorfishdb") {
 		t.Fatalf("inspect: %s\n%s", rep.Status, out)
 	}
 	if strings.Contains(out, stackSecret) {
@@ -202,7 +203,7 @@ func TestRestartAppNeedsConfirmationThenPullsAndRecreates(t *testing.T) {
 	before := testenv.Docker(t, "inspect", "-f", "{{.Id}}", "remote_app_1")
 
 	rep := run(t, c, "restart app", false)
-	if rep.Status != commands.StatusPending || rep.Confirm == nil || rep.Confirm.Command != "local restart app" {
+	if rep.Status != reply.StatusPending || rep.Confirm == nil || rep.Confirm.Command != "local restart app" {
 		t.Fatalf("unconfirmed restart: %+v", rep)
 	}
 	if now := testenv.Docker(t, "inspect", "-f", "{{.Id}}", "remote_app_1"); now != before {
@@ -211,7 +212,7 @@ func TestRestartAppNeedsConfirmationThenPullsAndRecreates(t *testing.T) {
 
 	rep = run(t, c, rep.Confirm.Command, true)
 	out := text(rep)
-	if rep.Status != commands.StatusOK {
+	if rep.Status != reply.StatusOK {
 		t.Fatalf("restart: %s\n%s", rep.Status, out)
 	}
 	v2 := testenv.ImageID(t, stack.AppImage("v2"))
@@ -230,10 +231,10 @@ func TestRestartOntoABrokenReleaseOffersARollback(t *testing.T) {
 	stack.PublishSnapshot(t, "broken")
 	c := catalogueFor(t, stack, "")
 	rep := run(t, c, "restart app", true)
-	if rep.Status != commands.StatusFailed {
+	if rep.Status != reply.StatusFailed {
 		t.Fatalf("restart onto a broken release: %s\n%s", rep.Status, text(rep))
 	}
-	var rollback *commands.Action
+	var rollback *reply.Action
 	for i, a := range rep.Actions {
 		if a.Label == "Roll back" {
 			rollback = &rep.Actions[i]
@@ -244,7 +245,7 @@ func TestRestartOntoABrokenReleaseOffersARollback(t *testing.T) {
 		t.Fatalf("actions %+v, want a Roll back to %s", rep.Actions, v1)
 	}
 	rep = run(t, c, rollback.Command, true)
-	if rep.Status != commands.StatusOK {
+	if rep.Status != reply.StatusOK {
 		t.Fatalf("rollback: %s\n%s", rep.Status, text(rep))
 	}
 	if got := testenv.Docker(t, "inspect", "-f", "{{.Image}}", "remote_app_1"); got != v1 {
@@ -258,7 +259,7 @@ func TestRollbackRefusesImagesOfAnotherRepository(t *testing.T) {
 	other := testenv.ImageID(t, "mfbot-test/stack:latest")
 	before := testenv.Docker(t, "inspect", "-f", "{{.Id}}", "remote_app_1")
 	rep := run(t, c, "rollback app --to "+other, true)
-	if rep.Status != commands.StatusFailed || !strings.Contains(text(rep), "not an image of") {
+	if rep.Status != reply.StatusFailed || !strings.Contains(text(rep), "not an image of") {
 		t.Fatalf("rollback to a foreign image: %s\n%s", rep.Status, text(rep))
 	}
 	if testenv.Docker(t, "inspect", "-f", "{{.Id}}", "remote_app_1") != before {
@@ -270,15 +271,15 @@ func TestStopAndStartAService(t *testing.T) {
 	stack := testenv.Require(t)
 	c := catalogueFor(t, stack, "")
 	rep := run(t, c, "stop pipeline-flows", true)
-	if rep.Status != commands.StatusOK || testenv.Docker(t, "inspect", "-f", "{{.State.Status}}", "monitorfish-pipeline-flows") != "exited" {
+	if rep.Status != reply.StatusOK || testenv.Docker(t, "inspect", "-f", "{{.State.Status}}", "monitorfish-pipeline-flows") != "exited" {
 		t.Fatalf("stop: %s\n%s", rep.Status, text(rep))
 	}
 	rep = run(t, c, "start pipeline-flows", true)
-	if rep.Status != commands.StatusOK || testenv.Docker(t, "inspect", "-f", "{{.State.Status}}", "monitorfish-pipeline-flows") != "running" {
+	if rep.Status != reply.StatusOK || testenv.Docker(t, "inspect", "-f", "{{.State.Status}}", "monitorfish-pipeline-flows") != "running" {
 		t.Fatalf("start: %s\n%s", rep.Status, text(rep))
 	}
 	rep = run(t, c, "restart db", true)
-	if rep.Status != commands.StatusOK || !strings.Contains(text(rep), "restarted") {
+	if rep.Status != reply.StatusOK || !strings.Contains(text(rep), "restarted") {
 		t.Fatalf("restart db: %s\n%s", rep.Status, text(rep))
 	}
 }
@@ -300,7 +301,7 @@ func TestReadOnlyCommandsAnswer(t *testing.T) {
 		"help logs":         "--grep",
 	} {
 		rep := run(t, c, line, false)
-		if rep.Status != commands.StatusOK || !strings.Contains(text(rep), want) {
+		if rep.Status != reply.StatusOK || !strings.Contains(text(rep), want) {
 			t.Errorf("%s: %s, want %q in:\n%s", line, rep.Status, want, text(rep))
 		}
 	}
@@ -309,7 +310,7 @@ func TestReadOnlyCommandsAnswer(t *testing.T) {
 func TestAServiceWithoutContainer(t *testing.T) {
 	stack := testenv.Require(t)
 	rep := run(t, catalogueFor(t, stack, ""), "logs geoserver", false)
-	if rep.Status != commands.StatusFailed || !strings.Contains(text(rep), "geoserver has no container") {
+	if rep.Status != reply.StatusFailed || !strings.Contains(text(rep), "geoserver has no container") {
 		t.Fatalf("logs geoserver: %s\n%s", rep.Status, text(rep))
 	}
 }
@@ -330,7 +331,7 @@ func TestBadInputRunsNothing(t *testing.T) {
 		"restart app db":          "one service",
 	} {
 		rep := run(t, c, line, true)
-		if rep.Status != commands.StatusUsage || !strings.Contains(text(rep), want) {
+		if rep.Status != reply.StatusUsage || !strings.Contains(text(rep), want) {
 			t.Errorf("%q: %s, want usage with %q:\n%s", line, rep.Status, want, text(rep))
 		}
 	}
@@ -345,7 +346,7 @@ func TestUnreachableEngineGivesAClearErrorQuickly(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	rep := c.Run(ctx, commands.Request{Line: "status", User: "tester", Via: commands.ViaConsole})
-	if rep.Status != commands.StatusFailed || !strings.Contains(text(rep), "unreachable") {
+	if rep.Status != reply.StatusFailed || !strings.Contains(text(rep), "unreachable") {
 		t.Fatalf("status against a dead engine: %s\n%s", rep.Status, text(rep))
 	}
 	if ctx.Err() != nil {

@@ -7,6 +7,7 @@ import (
 
 	. "mfbot/commands"
 	"mfbot/containers"
+	. "mfbot/reply"
 )
 
 // A roll back checks that the image belongs to the service's repository.

@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"mfbot/reply"
 	"strings"
 	"time"
 )
@@ -73,11 +74,11 @@ func (c *Catalogue) catalogue() []*verb {
 	}
 }
 
-func (c *Catalogue) help(_ context.Context, call *call) (Reply, error) {
+func (c *Catalogue) help(_ context.Context, call *call) (reply.Reply, error) {
 	if len(call.args.Positional) > 0 {
 		v := c.verbs[strings.ToLower(call.args.Positional[0])]
 		if v == nil {
-			return Reply{}, &UsageError{Msg: fmt.Sprintf("No command %q. Commands: %s.", call.args.Positional[0], strings.Join(c.verbNames(), ", "))}
+			return reply.Reply{}, &UsageError{Msg: fmt.Sprintf("No command %q. Commands: %s.", call.args.Positional[0], strings.Join(c.verbNames(), ", "))}
 		}
 		text := v.usage + "\n" + upperFirst(v.summary) + "."
 		if v.mutating {
@@ -89,9 +90,9 @@ func (c *Catalogue) help(_ context.Context, call *call) (Reply, error) {
 		if len(v.examples) > 0 {
 			text += "\nExamples: " + strings.Join(v.examples, " · ")
 		}
-		return Reply{Status: StatusOK, Title: "help " + v.name, Blocks: []Block{&Code{Text: text}}}, nil
+		return reply.Reply{Status: reply.StatusOK, Title: "help " + v.name, Blocks: []reply.Block{&reply.Code{Text: text}}}, nil
 	}
-	t := &Table{Header: []string{"command", "does"}}
+	t := &reply.Table{Header: []string{"command", "does"}}
 	for _, name := range c.verbNames() {
 		v := c.verbs[name]
 		t.Rows = append(t.Rows, []string{v.usage, v.summary})
@@ -100,9 +101,9 @@ func (c *Catalogue) help(_ context.Context, call *call) (Reply, error) {
 	for _, e := range c.cfg.Environments {
 		envs = append(envs, e.Name)
 	}
-	return Reply{Status: StatusOK, Title: "mfbot commands", Blocks: []Block{
+	return reply.Reply{Status: reply.StatusOK, Title: "mfbot commands", Blocks: []reply.Block{
 		t,
-		&Text{Text: fmt.Sprintf("Syntax: [environment] <command> [service] [flags]. Environments: %s (default %s). Services: %s.",
+		&reply.Text{Text: fmt.Sprintf("Syntax: [environment] <command> [service] [flags]. Environments: %s (default %s). Services: %s.",
 			strings.Join(envs, ", "), call.env.Config.Name, strings.Join(call.env.Config.ServiceNames(), ", "))},
 	}}, nil
 }
@@ -133,9 +134,9 @@ func imageRepository(ref string) string {
 }
 
 // auditVerb answers `audit`: the newest entries of the audit log.
-func (c *Catalogue) auditVerb(ctx context.Context, call *call) (Reply, error) {
+func (c *Catalogue) auditVerb(ctx context.Context, call *call) (reply.Reply, error) {
 	if c.audit == nil {
-		return Reply{}, fmt.Errorf("the audit log needs the store (MFBOT_STORE), which is not open")
+		return reply.Reply{}, fmt.Errorf("the audit log needs the store (MFBOT_STORE), which is not open")
 	}
 	limit := 20
 	if call.args.Has("limit") {
@@ -143,11 +144,11 @@ func (c *Catalogue) auditVerb(ctx context.Context, call *call) (Reply, error) {
 	}
 	entries, err := c.audit.RecentAudit(ctx, limit)
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
-	t := &Table{Header: []string{"time (UTC)", "user", "channel", "env", "command", "result", "took"}}
+	t := &reply.Table{Header: []string{"time (UTC)", "user", "channel", "env", "command", "result", "took"}}
 	for _, e := range entries {
 		t.Rows = append(t.Rows, []string{e.Time.UTC().Format("01-02 15:04:05"), e.User, e.Channel, e.Env, e.Command, e.Outcome, e.Duration.Round(time.Millisecond).String()})
 	}
-	return Reply{Status: StatusOK, Title: fmt.Sprintf("Audit log, last %d entries", len(entries)), Blocks: []Block{t}}, nil
+	return reply.Reply{Status: reply.StatusOK, Title: fmt.Sprintf("Audit log, last %d entries", len(entries)), Blocks: []reply.Block{t}}, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"mfbot/database"
 	"mfbot/human"
+	"mfbot/reply"
 )
 
 // The `db` verb: `db status`, `db tables`, `db activity [--over D]`. Each
@@ -50,25 +51,25 @@ func (c *Catalogue) dbVerb() *verb {
 	}
 }
 
-func (c *Catalogue) db(ctx context.Context, call *call) (Reply, error) {
+func (c *Catalogue) db(ctx context.Context, call *call) (reply.Reply, error) {
 	pos := call.args.Positional
 	if len(pos) == 0 {
-		return Reply{}, &UsageError{Msg: "Which one? db " + strings.Join(dbSubVerbs, ", db ") + "."}
+		return reply.Reply{}, &UsageError{Msg: "Which one? db " + strings.Join(dbSubVerbs, ", db ") + "."}
 	}
 	sub := strings.ToLower(pos[0])
 	if !slices.Contains(dbSubVerbs, sub) {
-		return Reply{}, &UsageError{Msg: fmt.Sprintf("Unknown db command %q. db commands: %s.", pos[0], strings.Join(dbSubVerbs, ", "))}
+		return reply.Reply{}, &UsageError{Msg: fmt.Sprintf("Unknown db command %q. db commands: %s.", pos[0], strings.Join(dbSubVerbs, ", "))}
 	}
 	if len(pos) > 1 {
-		return Reply{}, &UsageError{Msg: fmt.Sprintf("db %s takes no argument, got %q.", sub, strings.Join(pos[1:], " "))}
+		return reply.Reply{}, &UsageError{Msg: fmt.Sprintf("db %s takes no argument, got %q.", sub, strings.Join(pos[1:], " "))}
 	}
 	if call.args.Has("over") && sub != "activity" {
-		return Reply{}, &UsageError{Msg: "--over applies to db activity only."}
+		return reply.Reply{}, &UsageError{Msg: "--over applies to db activity only."}
 	}
 	if call.env.DB == nil {
 		return c.noDatabase(call), nil
 	}
-	var rep Reply
+	var rep reply.Reply
 	var err error
 	switch sub {
 	case "status":
@@ -86,9 +87,9 @@ func (c *Catalogue) db(ctx context.Context, call *call) (Reply, error) {
 
 // noDatabase says that the environment has no database configured, and
 // how to configure one.
-func (c *Catalogue) noDatabase(call *call) Reply {
-	return Reply{Status: StatusFailed, Title: "No database configured for " + call.env.Config.Name,
-		Blocks: []Block{&Text{Text: c.noDatabaseHelp(call)}}}
+func (c *Catalogue) noDatabase(call *call) reply.Reply {
+	return reply.Reply{Status: reply.StatusFailed, Title: "No database configured for " + call.env.Config.Name,
+		Blocks: []reply.Block{&reply.Text{Text: c.noDatabaseHelp(call)}}}
 }
 
 func (c *Catalogue) noDatabaseHelp(call *call) string {
@@ -104,13 +105,13 @@ func (c *Catalogue) noDatabaseHelp(call *call) string {
 // dbFailure is the reply of a database error: the adapter's message names
 // the database (never its password) and says whether it was unreachable
 // or the query was cut by the statement timeout.
-func dbFailure(call *call, sub string, err error) Reply {
+func dbFailure(call *call, sub string, err error) reply.Reply {
 	msg := err.Error()
 	if errors.Is(err, context.DeadlineExceeded) && !strings.Contains(msg, "database") {
 		msg = "no answer from the database in time: " + msg
 	}
-	return Reply{Status: StatusFailed, Title: fmt.Sprintf("db %s failed in %s", sub, call.env.Config.Name),
-		Blocks: []Block{&Text{Text: msg}}}
+	return reply.Reply{Status: reply.StatusFailed, Title: fmt.Sprintf("db %s failed in %s", sub, call.env.Config.Name),
+		Blocks: []reply.Block{&reply.Text{Text: msg}}}
 }
 
 // dbName names the configured database for people: "monitorfishdb at
@@ -127,10 +128,10 @@ func dbName(call *call) string {
 	return fmt.Sprintf("%s at %s:%d", d.Name, d.Host, port)
 }
 
-func (c *Catalogue) dbStatus(ctx context.Context, call *call) (Reply, error) {
+func (c *Catalogue) dbStatus(ctx context.Context, call *call) (reply.Reply, error) {
 	st, err := call.env.DB.Status(ctx)
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
 	now := c.now()
 	server := "PostgreSQL " + st.ServerVersion
@@ -141,24 +142,24 @@ func (c *Catalogue) dbStatus(ctx context.Context, call *call) (Reply, error) {
 	if st.Database != "" && call.env.Config.Database != nil && st.Database != call.env.Config.Database.Name {
 		database += " (" + st.Database + ")"
 	}
-	fields := []Field{
-		{"Reachable", "yes, " + server},
-		{"Database", database + ", " + human.Bytes(st.SizeBytes)},
+	fields := []reply.Field{
+		{Label: "Reachable", Value: "yes, " + server},
+		{Label: "Database", Value: database + ", " + human.Bytes(st.SizeBytes)},
 	}
 	if !st.StartedAt.IsZero() {
-		fields = append(fields, Field{"Up", human.Duration(now.Sub(st.StartedAt)) + " (since " + human.Stamp(st.StartedAt) + ")"})
+		fields = append(fields, reply.Field{Label: "Up", Value: human.Duration(now.Sub(st.StartedAt)) + " (since " + human.Stamp(st.StartedAt) + ")"})
 	}
 	fields = append(fields,
-		Field{"Extensions", extensionsLine(st.Extensions)},
-		Field{"Connections", connectionsLine(st.Connections, st.MaxConnections)},
-		Field{"Longest query", c.longestLine(st.Longest)},
-		Field{"Last migration", migrationLine(st.LastMigration)},
+		reply.Field{Label: "Extensions", Value: extensionsLine(st.Extensions)},
+		reply.Field{Label: "Connections", Value: connectionsLine(st.Connections, st.MaxConnections)},
+		reply.Field{Label: "Longest query", Value: c.longestLine(st.Longest)},
+		reply.Field{Label: "Last migration", Value: migrationLine(st.LastMigration)},
 	)
 	title := fmt.Sprintf("Database of %s: reachable, PostgreSQL %s", call.env.Config.Name, shortVersion(st.ServerVersion))
 	if m := st.LastMigration; m != nil && !m.Success {
 		title = fmt.Sprintf("Database of %s: reachable, but the last Flyway migration FAILED", call.env.Config.Name)
 	}
-	return Reply{Status: StatusOK, Title: title, Blocks: []Block{&Fields{Fields: fields}}}, nil
+	return reply.Reply{Status: reply.StatusOK, Title: title, Blocks: []reply.Block{&reply.Fields{Fields: fields}}}, nil
 }
 
 // shortVersion is "16.4" of "16.4 (Debian 16.4-1.pgdg120+2)".
@@ -273,10 +274,10 @@ func cut(s string, n int) string {
 	return string([]rune(s)[:n-1]) + "…"
 }
 
-func (c *Catalogue) dbTables(ctx context.Context, call *call) (Reply, error) {
+func (c *Catalogue) dbTables(ctx context.Context, call *call) (reply.Reply, error) {
 	tables, err := call.env.DB.Tables(ctx)
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
 	slices.SortStableFunc(tables, func(a, b database.Table) int {
 		switch {
@@ -293,9 +294,9 @@ func (c *Catalogue) dbTables(ctx context.Context, call *call) (Reply, error) {
 	}
 	title := fmt.Sprintf("Tables of %s in %s: %d, %s in all", dbName(call), call.env.Config.Name, len(tables), human.Bytes(total))
 	if len(tables) == 0 {
-		return Reply{Status: StatusOK, Title: title, Blocks: []Block{&Text{Text: "No table is visible to mfbot's role in this database."}}}, nil
+		return reply.Reply{Status: reply.StatusOK, Title: title, Blocks: []reply.Block{&reply.Text{Text: "No table is visible to mfbot's role in this database."}}}, nil
 	}
-	t := &Table{Header: []string{"table", "rows (estimate)", "total size", "hypertable"}}
+	t := &reply.Table{Header: []string{"table", "rows (estimate)", "total size", "hypertable"}}
 	for i, tb := range tables {
 		if i == maxTableRows {
 			break
@@ -317,11 +318,11 @@ func (c *Catalogue) dbTables(ctx context.Context, call *call) (Reply, error) {
 		}
 		t.Rows = append(t.Rows, []string{name, rows, human.Bytes(tb.TotalBytes), hyper})
 	}
-	blocks := []Block{t}
+	blocks := []reply.Block{t}
 	if len(tables) > maxTableRows {
-		blocks = append(blocks, &Text{Text: fmt.Sprintf("… and %d smaller tables.", len(tables)-maxTableRows)})
+		blocks = append(blocks, &reply.Text{Text: fmt.Sprintf("… and %d smaller tables.", len(tables)-maxTableRows)})
 	}
-	return Reply{Status: StatusOK, Title: title, Blocks: blocks}, nil
+	return reply.Reply{Status: reply.StatusOK, Title: title, Blocks: blocks}, nil
 }
 
 // thousands prints n with thousands separators: 1,234,567.
@@ -342,24 +343,24 @@ func thousands(n int64) string {
 	return b.String()
 }
 
-func (c *Catalogue) dbActivity(ctx context.Context, call *call) (Reply, error) {
+func (c *Catalogue) dbActivity(ctx context.Context, call *call) (reply.Reply, error) {
 	over := defaultActivityOver
 	if call.args.Has("over") {
 		over = call.args.Durations["over"]
 	}
 	queries, err := call.env.DB.Activity(ctx, over)
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
 	what := "running longer than " + human.Duration(over)
 	if over <= 0 {
 		what = "running"
 	}
 	if len(queries) == 0 {
-		return Reply{Status: StatusOK, Title: fmt.Sprintf("No query %s in %s", what, call.env.Config.Name),
-			Blocks: []Block{&Text{Text: "Database " + dbName(call) + ": no session of another client is active or idle in a transaction for that long."}}}, nil
+		return reply.Reply{Status: reply.StatusOK, Title: fmt.Sprintf("No query %s in %s", what, call.env.Config.Name),
+			Blocks: []reply.Block{&reply.Text{Text: "Database " + dbName(call) + ": no session of another client is active or idle in a transaction for that long."}}}, nil
 	}
-	t := &Table{Header: []string{"pid", "running for", "state", "user", "application", "waiting on", "query"}}
+	t := &reply.Table{Header: []string{"pid", "running for", "state", "user", "application", "waiting on", "query"}}
 	for _, q := range queries {
 		t.Rows = append(t.Rows, []string{strconv.Itoa(q.PID), human.Duration(q.Duration), q.State, q.User, q.Application,
 			q.WaitEvent, c.queryText(q.Text, activityQueryChars)})
@@ -368,6 +369,6 @@ func (c *Catalogue) dbActivity(ctx context.Context, call *call) (Reply, error) {
 	if len(queries) == 1 {
 		noun = "query"
 	}
-	return Reply{Status: StatusOK, Title: fmt.Sprintf("%d %s %s in %s", len(queries), noun, what, call.env.Config.Name),
-		Blocks: []Block{t, &Text{Text: "Longest first; query texts redacted and cut to " + strconv.Itoa(activityQueryChars) + " characters. Database " + dbName(call) + "."}}}, nil
+	return reply.Reply{Status: reply.StatusOK, Title: fmt.Sprintf("%d %s %s in %s", len(queries), noun, what, call.env.Config.Name),
+		Blocks: []reply.Block{t, &reply.Text{Text: "Longest first; query texts redacted and cut to " + strconv.Itoa(activityQueryChars) + " characters. Database " + dbName(call) + "."}}}, nil
 }

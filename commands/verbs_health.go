@@ -7,6 +7,7 @@ import (
 
 	"mfbot/freshness"
 	"mfbot/human"
+	"mfbot/reply"
 )
 
 // healthVerb is the catalogue entry of `health`: what the operators' cron
@@ -36,7 +37,7 @@ func (c *Catalogue) healthVerb() *verb {
 // 2023-10) is shown unknown but is no failure. An environment with
 // neither app_url nor a database, where there is nothing to check, fails
 // too, saying so.
-func (c *Catalogue) health(ctx context.Context, call *call) (Reply, error) {
+func (c *Catalogue) health(ctx context.Context, call *call) (reply.Reply, error) {
 	env := call.env
 	var app freshness.App
 	if env.App != nil {
@@ -48,14 +49,14 @@ func (c *Catalogue) health(ctx context.Context, call *call) (Reply, error) {
 	}
 	name := env.Config.Name
 	if app == nil && db == nil {
-		return Reply{Status: StatusFailed, Title: "Nothing to check in " + name, Blocks: []Block{&Text{Text: fmt.Sprintf(
+		return reply.Reply{Status: reply.StatusFailed, Title: "Nothing to check in " + name, Blocks: []reply.Block{&reply.Text{Text: fmt.Sprintf(
 			"health reads the app's healthcheck (app_url) and the database (ENV_DB_URL / database_url) of %s: neither is configured.", name)}}}, nil
 	}
 	al := c.cfg.Alerts
 	th := freshness.Thresholds{PositionsReceived: al.PositionsReceived, PositionsUpdated: al.PositionsUpdated, LogbookReceived: al.LogbookReceived}
 	r := freshness.Read(ctx, app, db, th, c.now)
 
-	t := &Table{Header: []string{"check", "state", "detail", "last"}}
+	t := &reply.Table{Header: []string{"check", "state", "detail", "last"}}
 	var problems, whys []string
 	switch {
 	case !r.HasApp:
@@ -107,24 +108,24 @@ func (c *Catalogue) health(ctx context.Context, call *call) (Reply, error) {
 	source += fmt.Sprintf(" Thresholds: positions received %s, positions updated %s, logbook %s.",
 		human.Duration(th.PositionsReceived), human.Duration(th.PositionsUpdated), human.Duration(th.LogbookReceived))
 
-	status, title := StatusOK, name+": "
+	status, title := reply.StatusOK, name+": "
 	switch {
 	case len(problems) > 0:
-		status, title = StatusFailed, title+strings.Join(problems, ", ")
+		status, title = reply.StatusFailed, title+strings.Join(problems, ", ")
 	case r.HasApp:
 		title += "app up, data fresh"
 	default:
 		title += "data fresh (from the database)"
 	}
-	blocks := []Block{t}
+	blocks := []reply.Block{t}
 	if len(whys) > 0 {
 		// In full here, where a table cell would cut them.
-		blocks = append(blocks, &Text{Text: strings.Join(whys, "\n")})
+		blocks = append(blocks, &reply.Text{Text: strings.Join(whys, "\n")})
 	}
-	rep := Reply{Status: status, Title: title, Blocks: append(blocks, &Text{Text: source})}
+	rep := reply.Reply{Status: status, Title: title, Blocks: append(blocks, &reply.Text{Text: source})}
 	if _, ok := env.Config.Service("app"); ok {
 		// `@mfbot logs` under the report shows the app's logs.
-		rep.Target = &Target{Env: name, Service: "app"}
+		rep.Target = &reply.Target{Env: name, Service: "app"}
 	}
 	return rep, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"mfbot/containers"
+	"mfbot/reply"
 	"regexp"
 	"slices"
 	"time"
@@ -12,15 +13,15 @@ import (
 // restart answers `restart <svc>`: the app is pulled and recreated like
 // `make restart-remote-app`; other services get a plain restart. Either way
 // the reply waits, bounded, for the container to be running and healthy.
-func (c *Catalogue) restart(ctx context.Context, call *call) (Reply, error) {
+func (c *Catalogue) restart(ctx context.Context, call *call) (reply.Reply, error) {
 	ctr, err := call.container(ctx)
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
 	started := time.Now()
 	if !recreatesOnRestart(*call.service) {
 		if err := call.env.Docker.Restart(ctx, ctr.ID, c.cfg.Limits.StopTimeout); err != nil {
-			return Reply{}, err
+			return reply.Reply{}, err
 		}
 		return c.readyReply(ctx, call, ctr.ID, started, "restarted", nil, nil)
 	}
@@ -30,19 +31,19 @@ func (c *Catalogue) restart(ctx context.Context, call *call) (Reply, error) {
 		StopTimeout: c.cfg.Limits.StopTimeout,
 	})
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
 	image := "unchanged (" + shortDigest(res.NewDigest) + ")"
 	if res.OldImageID != res.NewImageID {
 		image = shortDigest(res.OldDigest) + " → " + shortDigest(res.NewDigest)
 	}
-	fields := []Field{{"Image", image}}
+	fields := []reply.Field{{Label: "Image", Value: image}}
 	if !res.Pulled {
-		fields = append(fields, Field{"Pull", "skipped"})
+		fields = append(fields, reply.Field{Label: "Pull", Value: "skipped"})
 	}
-	var rollback *Action
+	var rollback *reply.Action
 	if res.OldImageID != res.NewImageID {
-		rollback = &Action{Label: "Roll back", Style: "danger",
+		rollback = &reply.Action{Label: "Roll back", Style: "danger",
 			Command: fmt.Sprintf("%s rollback %s --to %s", call.env.Config.Name, call.service.Name, res.OldImageID)}
 	}
 	return c.readyReply(ctx, call, res.NewID, started, "recreated", fields, rollback)
@@ -51,32 +52,32 @@ func (c *Catalogue) restart(ctx context.Context, call *call) (Reply, error) {
 // rollback answers `rollback <svc> --to <image-id>`. The image must be a
 // local image of the service's own repository: the command recreates onto a
 // previous version, it never runs an arbitrary image.
-func (c *Catalogue) rollback(ctx context.Context, call *call) (Reply, error) {
+func (c *Catalogue) rollback(ctx context.Context, call *call) (reply.Reply, error) {
 	to := call.args.Strings["to"]
 	if !imageIDPattern.MatchString(to) {
-		return Reply{}, &UsageError{Msg: "--to wants the previous image ID (sha256: and 64 hex digits), as offered by a failed restart"}
+		return reply.Reply{}, &UsageError{Msg: "--to wants the previous image ID (sha256: and 64 hex digits), as offered by a failed restart"}
 	}
 	ctr, err := call.container(ctx)
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
 	repo, err := serviceRepository(ctx, call, ctr)
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
 	img, err := call.env.Docker.Image(ctx, to)
 	if err != nil {
-		return Reply{}, fmt.Errorf("image %s is not available on the engine: %w", to, err)
+		return reply.Reply{}, fmt.Errorf("image %s is not available on the engine: %w", to, err)
 	}
 	if !belongsTo(img, repo) {
-		return Reply{}, fmt.Errorf("image %s is not an image of %s: refusing to run it as %s", to, repo, call.service.Name)
+		return reply.Reply{}, fmt.Errorf("image %s is not an image of %s: refusing to run it as %s", to, repo, call.service.Name)
 	}
 	started := time.Now()
 	res, err := call.env.Docker.Recreate(ctx, ctr.ID, containers.RecreateOptions{Image: to, StopTimeout: c.cfg.Limits.StopTimeout})
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
-	fields := []Field{{"Image", shortDigest(res.OldDigest) + " → " + shortDigest(res.NewDigest)}}
+	fields := []reply.Field{{Label: "Image", Value: shortDigest(res.OldDigest) + " → " + shortDigest(res.NewDigest)}}
 	return c.readyReply(ctx, call, res.NewID, started, "rolled back", fields, nil)
 }
 
@@ -117,63 +118,63 @@ func belongsTo(img containers.Image, repo string) bool {
 	return false
 }
 
-func (c *Catalogue) stop(ctx context.Context, call *call) (Reply, error) {
+func (c *Catalogue) stop(ctx context.Context, call *call) (reply.Reply, error) {
 	ctr, err := call.container(ctx)
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
 	if err := call.env.Docker.Stop(ctx, ctr.ID, c.cfg.Limits.StopTimeout); err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
 	d, err := call.env.Docker.Inspect(ctx, ctr.ID)
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
-	return Reply{Status: StatusOK, Title: fmt.Sprintf("%s stopped", call.service.Name),
-		Blocks:  []Block{&Fields{Fields: []Field{{"Container", d.Name}, {"State", d.State}, {"Exit code", fmt.Sprint(d.ExitCode)}}}},
-		Actions: []Action{{Label: "Start", Command: call.env.Config.Name + " start " + call.service.Name}},
+	return reply.Reply{Status: reply.StatusOK, Title: fmt.Sprintf("%s stopped", call.service.Name),
+		Blocks:  []reply.Block{&reply.Fields{Fields: []reply.Field{{Label: "Container", Value: d.Name}, {Label: "State", Value: d.State}, {Label: "Exit code", Value: fmt.Sprint(d.ExitCode)}}}},
+		Actions: []reply.Action{{Label: "Start", Command: call.env.Config.Name + " start " + call.service.Name}},
 	}, nil
 }
 
-func (c *Catalogue) start(ctx context.Context, call *call) (Reply, error) {
+func (c *Catalogue) start(ctx context.Context, call *call) (reply.Reply, error) {
 	ctr, err := call.container(ctx)
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
 	started := time.Now()
 	if err := call.env.Docker.Start(ctx, ctr.ID); err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
 	return c.readyReply(ctx, call, ctr.ID, started, "started", nil, nil)
 }
 
 // readyReply waits for the container to be ready and reports the outcome.
-func (c *Catalogue) readyReply(ctx context.Context, call *call, id string, started time.Time, did string, fields []Field, rollback *Action) (Reply, error) {
+func (c *Catalogue) readyReply(ctx context.Context, call *call, id string, started time.Time, did string, fields []reply.Field, rollback *reply.Action) (reply.Reply, error) {
 	d, ready, err := waitReady(ctx, call.env.Docker, id, c.cfg.Limits.RestartTimeout)
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
 	health := d.Health
 	if health == "" {
 		health = "no healthcheck"
 	}
-	fields = append([]Field{{"Container", d.Name}, {"State", d.State}, {"Health", health}}, fields...)
-	fields = append(fields, Field{"Took", time.Since(started).Round(100 * time.Millisecond).String()})
-	rep := Reply{Status: StatusOK, Title: fmt.Sprintf("%s %s", call.service.Name, did), Actions: []Action{logsAction(call)}}
+	fields = append([]reply.Field{{Label: "Container", Value: d.Name}, {Label: "State", Value: d.State}, {Label: "Health", Value: health}}, fields...)
+	fields = append(fields, reply.Field{Label: "Took", Value: time.Since(started).Round(100 * time.Millisecond).String()})
+	rep := reply.Reply{Status: reply.StatusOK, Title: fmt.Sprintf("%s %s", call.service.Name, did), Actions: []reply.Action{logsAction(call)}}
 	if !ready {
-		rep.Status = StatusFailed
+		rep.Status = reply.StatusFailed
 		rep.Title = fmt.Sprintf("%s %s but is not healthy", call.service.Name, did)
 		if d.State != "running" {
 			rep.Title = fmt.Sprintf("%s %s but is %s (exit code %d)", call.service.Name, did, d.State, d.ExitCode)
 		}
 		if n := len(d.HealthLog); n > 0 {
-			fields = append(fields, Field{"Last healthcheck", fmt.Sprintf("exit %d: %s", d.HealthLog[n-1].ExitCode, d.HealthLog[n-1].Output)})
+			fields = append(fields, reply.Field{Label: "Last healthcheck", Value: fmt.Sprintf("exit %d: %s", d.HealthLog[n-1].ExitCode, d.HealthLog[n-1].Output)})
 		}
 		if rollback != nil {
 			rep.Actions = append(rep.Actions, *rollback)
 		}
 	}
-	rep.Blocks = []Block{&Fields{Fields: fields}}
+	rep.Blocks = []reply.Block{&reply.Fields{Fields: fields}}
 	return rep, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"mfbot/containers"
+	"mfbot/reply"
 	"regexp"
 	"strings"
 	"time"
@@ -13,10 +14,10 @@ import (
 // redacts. With --grep the search covers the --since window or, without
 // one, the last MaxTail lines, and keeps the last --tail matches: bounded
 // work whatever the size of the log file.
-func (c *Catalogue) logs(ctx context.Context, call *call) (Reply, error) {
+func (c *Catalogue) logs(ctx context.Context, call *call) (reply.Reply, error) {
 	ctr, err := call.container(ctx)
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
 	tail := c.cfg.Limits.DefaultTail
 	if call.args.Has("tail") {
@@ -45,7 +46,7 @@ func (c *Catalogue) logs(ctx context.Context, call *call) (Reply, error) {
 	}
 	lines, err := c.collectLogs(ctx, call.env, ctr.ID, q, grep, tail)
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
 	title := fmt.Sprintf("Logs of %s (%s), last %d lines", call.service.Name, ctr.Name, lines.len())
 	if grep != nil {
@@ -54,12 +55,12 @@ func (c *Catalogue) logs(ctx context.Context, call *call) (Reply, error) {
 	if aroundFailure {
 		title += fmt.Sprintf(" up to %s after the failure of %s", afterFailure, call.around.UTC().Format("15:04:05 UTC"))
 	}
-	rep := Reply{Status: StatusOK, Title: title, Actions: []Action{logsAction(call)}}
+	rep := reply.Reply{Status: reply.StatusOK, Title: title, Actions: []reply.Action{logsAction(call)}}
 	if lines.len() == 0 {
-		rep.Blocks = []Block{&Text{Text: "No log lines in that window."}}
+		rep.Blocks = []reply.Block{&reply.Text{Text: "No log lines in that window."}}
 		return rep, nil
 	}
-	rep.Blocks = []Block{&Code{Text: lines.join()}}
+	rep.Blocks = []reply.Block{&reply.Code{Text: lines.join()}}
 	return rep, nil
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"mfbot/commands"
 	"mfbot/containers"
+	"mfbot/reply"
 )
 
 // untimedEngine also streams lines without their times, as the Docker
@@ -46,14 +47,14 @@ func TestLogsReadLinesWithoutTimesWhenTheEngineCan(t *testing.T) {
 	rep := c.Run(ctx, commands.Request{Line: "prod logs app --tail 4", User: "U1", Via: commands.ViaConsole})
 	// The key written to stderr does not hide stdout's lines.
 	want := "[REDACTED PRIVATE KEY]\nDB_PASSWORD=[REDACTED]\n done\nready"
-	if rep.Status != commands.StatusOK || len(rep.Blocks) != 1 {
+	if rep.Status != reply.StatusOK || len(rep.Blocks) != 1 {
 		t.Fatalf("%s %s: %#v", rep.Status, rep.Title, rep.Blocks)
 	}
-	if got := rep.Blocks[0].(*commands.Code).Text; got != want {
+	if got := rep.Blocks[0].(*reply.Code).Text; got != want {
 		t.Fatalf("got  %q\nwant %q", got, want)
 	}
 	rep = c.Run(ctx, commands.Request{Line: `prod logs app --grep "hunter|REDACTED"`, User: "U1", Via: commands.ViaConsole})
-	if got := rep.Blocks[0].(*commands.Code).Text; got != "[REDACTED PRIVATE KEY]\nDB_PASSWORD=[REDACTED]" {
+	if got := rep.Blocks[0].(*reply.Code).Text; got != "[REDACTED PRIVATE KEY]\nDB_PASSWORD=[REDACTED]" {
 		t.Errorf("--grep matched %q", got)
 	}
 	text, err := c.LogsBefore(ctx, "prod", "app", time.Now(), 2)

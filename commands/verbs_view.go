@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"mfbot/containers"
 	"mfbot/human"
+	"mfbot/reply"
 	"slices"
 	"strings"
 	"sync"
@@ -13,14 +14,14 @@ import (
 
 // status answers `status`: one line per service, from one list call and
 // one inspect per container (run concurrently to stay under a second).
-func (c *Catalogue) status(ctx context.Context, call *call) (Reply, error) {
+func (c *Catalogue) status(ctx context.Context, call *call) (reply.Reply, error) {
 	services, _, err := call.stack(ctx)
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
 	details := c.inspectAll(ctx, call, services)
 	images := c.statusImages(ctx, call, services, details)
-	t := &Table{Header: []string{"service", "container", "state", "health", "uptime", "image", "restarts"}}
+	t := &reply.Table{Header: []string{"service", "container", "state", "health", "uptime", "image", "restarts"}}
 	problems := 0
 	for i, s := range services {
 		if s.Container == nil {
@@ -44,7 +45,7 @@ func (c *Catalogue) status(ctx context.Context, call *call) (Reply, error) {
 	if problems > 0 {
 		title = fmt.Sprintf("%s: %d service(s) need attention", call.env.Config.Name, problems)
 	}
-	blocks := []Block{t}
+	blocks := []reply.Block{t}
 	var notes []string
 	if call.env.Config.Database == nil {
 		notes = append(notes, "database: not configured (ENV_DB_URL)")
@@ -54,9 +55,9 @@ func (c *Catalogue) status(ctx context.Context, call *call) (Reply, error) {
 	}
 	notes = append(notes, c.alertSummary(ctx, call.env.Config.Name)...)
 	if len(notes) > 0 {
-		blocks = append(blocks, &Text{Text: strings.Join(notes, " · ")})
+		blocks = append(blocks, &reply.Text{Text: strings.Join(notes, " · ")})
 	}
-	return Reply{Status: StatusOK, Title: title, Blocks: blocks}, nil
+	return reply.Reply{Status: reply.StatusOK, Title: title, Blocks: blocks}, nil
 }
 
 // inspectAll inspects the services' containers concurrently; a container
@@ -82,12 +83,12 @@ func (c *Catalogue) inspectAll(ctx context.Context, call *call, services []stack
 
 // ps answers `ps`: the stack's containers, including compose containers of
 // the project that no configured service names.
-func (c *Catalogue) ps(ctx context.Context, call *call) (Reply, error) {
+func (c *Catalogue) ps(ctx context.Context, call *call) (reply.Reply, error) {
 	services, list, err := call.stack(ctx)
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
-	t := &Table{Header: []string{"container", "service", "image", "state", "status"}}
+	t := &reply.Table{Header: []string{"container", "service", "image", "state", "status"}}
 	seen := map[string]bool{}
 	for _, s := range services {
 		if s.Container != nil {
@@ -101,22 +102,22 @@ func (c *Catalogue) ps(ctx context.Context, call *call) (Reply, error) {
 		}
 	}
 	if len(t.Rows) == 0 {
-		return Reply{Status: StatusOK, Title: "No container of the stack", Blocks: []Block{&Text{Text: "No service of " + call.env.Config.Name + " has a container."}}}, nil
+		return reply.Reply{Status: reply.StatusOK, Title: "No container of the stack", Blocks: []reply.Block{&reply.Text{Text: "No service of " + call.env.Config.Name + " has a container."}}}, nil
 	}
-	return Reply{Status: StatusOK, Title: fmt.Sprintf("Containers of %s", call.env.Config.Name), Blocks: []Block{t}}, nil
+	return reply.Reply{Status: reply.StatusOK, Title: fmt.Sprintf("Containers of %s", call.env.Config.Name), Blocks: []reply.Block{t}}, nil
 }
 
 // stats answers `stats [svc]`: one sample per running container.
-func (c *Catalogue) stats(ctx context.Context, call *call) (Reply, error) {
+func (c *Catalogue) stats(ctx context.Context, call *call) (reply.Reply, error) {
 	services, _, err := call.stack(ctx)
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
 	if call.service != nil {
 		services = slices.DeleteFunc(services, func(s stackService) bool { return s.Service.Name != call.service.Name })
 		if services[0].Container == nil {
 			_, err := call.container(ctx)
-			return Reply{}, err
+			return reply.Reply{}, err
 		}
 	}
 	samples := make([]*containers.Stats, len(services))
@@ -132,7 +133,7 @@ func (c *Catalogue) stats(ctx context.Context, call *call) (Reply, error) {
 		})
 	}
 	wg.Wait()
-	t := &Table{Header: []string{"service", "CPU", "memory", "net rx/tx", "block r/w", "PIDs"}}
+	t := &reply.Table{Header: []string{"service", "CPU", "memory", "net rx/tx", "block r/w", "PIDs"}}
 	for i, s := range services {
 		switch {
 		case s.Container == nil:
@@ -152,34 +153,34 @@ func (c *Catalogue) stats(ctx context.Context, call *call) (Reply, error) {
 				human.Bytes(int64(st.BlockRead)) + " / " + human.Bytes(int64(st.Write)), fmt.Sprint(st.PIDs)})
 		}
 	}
-	return Reply{Status: StatusOK, Title: "Resource usage in " + call.env.Config.Name, Blocks: []Block{t}}, nil
+	return reply.Reply{Status: reply.StatusOK, Title: "Resource usage in " + call.env.Config.Name, Blocks: []reply.Block{t}}, nil
 }
 
-func (c *Catalogue) top(ctx context.Context, call *call) (Reply, error) {
+func (c *Catalogue) top(ctx context.Context, call *call) (reply.Reply, error) {
 	ctr, err := call.container(ctx)
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
 	if ctr.State != "running" {
-		return Reply{}, fmt.Errorf("%s is %s: no processes", call.service.Name, ctr.State)
+		return reply.Reply{}, fmt.Errorf("%s is %s: no processes", call.service.Name, ctr.State)
 	}
 	p, err := call.env.Docker.Top(ctx, ctr.ID)
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
-	return Reply{Status: StatusOK, Title: fmt.Sprintf("Processes of %s (%s)", call.service.Name, ctr.Name),
-		Blocks: []Block{&Table{Header: p.Titles, Rows: p.Processes}}}, nil
+	return reply.Reply{Status: reply.StatusOK, Title: fmt.Sprintf("Processes of %s (%s)", call.service.Name, ctr.Name),
+		Blocks: []reply.Block{&reply.Table{Header: p.Titles, Rows: p.Processes}}}, nil
 }
 
 // events answers `events`: the stack's container events, newest last.
-func (c *Catalogue) events(ctx context.Context, call *call) (Reply, error) {
+func (c *Catalogue) events(ctx context.Context, call *call) (reply.Reply, error) {
 	since := time.Hour
 	if d, ok := call.args.Durations["since"]; ok {
 		since = d
 	}
 	services, _, err := call.stack(ctx)
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
 	// Filter by names, not IDs: a recreated container keeps its name and
 	// its predecessor's events still matter.
@@ -202,16 +203,16 @@ func (c *Catalogue) events(ctx context.Context, call *call) (Reply, error) {
 	slices.Sort(filter)
 	evs, err := call.env.Docker.Events(ctx, time.Now().Add(-since), filter)
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
 	if len(evs) == 0 {
-		return Reply{Status: StatusOK, Title: "No events of the stack in the last " + human.Duration(since)}, nil
+		return reply.Reply{Status: reply.StatusOK, Title: "No events of the stack in the last " + human.Duration(since)}, nil
 	}
 	const maxRows = 200
 	if len(evs) > maxRows {
 		evs = evs[len(evs)-maxRows:]
 	}
-	t := &Table{Header: []string{"time", "service", "event", "detail"}}
+	t := &reply.Table{Header: []string{"time", "service", "event", "detail"}}
 	for _, ev := range evs {
 		var detail []string
 		for _, k := range []string{"exitCode", "signal"} {
@@ -221,15 +222,15 @@ func (c *Catalogue) events(ctx context.Context, call *call) (Reply, error) {
 		}
 		t.Rows = append(t.Rows, []string{ev.Time.UTC().Format("01-02 15:04:05"), names[ev.Name], ev.Action, strings.Join(detail, " ")})
 	}
-	return Reply{Status: StatusOK, Title: fmt.Sprintf("Events of %s, last %s", call.env.Config.Name, human.Duration(since)), Blocks: []Block{t}}, nil
+	return reply.Reply{Status: reply.StatusOK, Title: fmt.Sprintf("Events of %s, last %s", call.env.Config.Name, human.Duration(since)), Blocks: []reply.Block{t}}, nil
 }
 
-func (c *Catalogue) df(ctx context.Context, call *call) (Reply, error) {
+func (c *Catalogue) df(ctx context.Context, call *call) (reply.Reply, error) {
 	du, err := call.env.Docker.DiskUsage(ctx)
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
-	t := &Table{Header: []string{"type", "total", "active", "size", "reclaimable"}}
+	t := &reply.Table{Header: []string{"type", "total", "active", "size", "reclaimable"}}
 	for _, r := range du.Rows {
 		reclaim := human.Bytes(r.Reclaimable)
 		if r.Size > 0 {
@@ -237,34 +238,34 @@ func (c *Catalogue) df(ctx context.Context, call *call) (Reply, error) {
 		}
 		t.Rows = append(t.Rows, []string{r.Kind, fmt.Sprint(r.Total), fmt.Sprint(r.Active), human.Bytes(r.Size), reclaim})
 	}
-	return Reply{Status: StatusOK, Title: "Docker disk usage in " + call.env.Config.Name, Blocks: []Block{t}}, nil
+	return reply.Reply{Status: reply.StatusOK, Title: "Docker disk usage in " + call.env.Config.Name, Blocks: []reply.Block{t}}, nil
 }
 
 // inspect answers `inspect <svc>`; env values with secret-looking names are
 // masked here, the rest goes through the reply redactor like any text.
-func (c *Catalogue) inspect(ctx context.Context, call *call) (Reply, error) {
+func (c *Catalogue) inspect(ctx context.Context, call *call) (reply.Reply, error) {
 	ctr, err := call.container(ctx)
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
 	d, err := call.env.Docker.Inspect(ctx, ctr.ID)
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
 	health := d.Health
 	if health == "" {
 		health = "no healthcheck"
 	}
-	fields := []Field{
-		{"Container", d.Name + " (" + d.ID[:12] + ")"},
-		{"Image", d.Image},
-		{"Image ID", d.ImageID},
-		{"Created", d.Created.UTC().Format(time.RFC3339)},
-		{"State", fmt.Sprintf("%s since %s (exit code %d, OOM killed %t)", d.State, d.StartedAt.UTC().Format(time.RFC3339), d.ExitCode, d.OOMKilled)},
-		{"Restart policy", fmt.Sprintf("%s, restarted %d times", orNone(d.RestartPolicy), d.RestartCount)},
-		{"Health", health},
-		{"Networks", strings.Join(sorted(d.Networks), ", ")},
-		{"Log", orNone(d.LogDriver) + " " + d.LogPath},
+	fields := []reply.Field{
+		{Label: "Container", Value: d.Name + " (" + d.ID[:12] + ")"},
+		{Label: "Image", Value: d.Image},
+		{Label: "Image ID", Value: d.ImageID},
+		{Label: "Created", Value: d.Created.UTC().Format(time.RFC3339)},
+		{Label: "State", Value: fmt.Sprintf("%s since %s (exit code %d, OOM killed %t)", d.State, d.StartedAt.UTC().Format(time.RFC3339), d.ExitCode, d.OOMKilled)},
+		{Label: "Restart policy", Value: fmt.Sprintf("%s, restarted %d times", orNone(d.RestartPolicy), d.RestartCount)},
+		{Label: "Health", Value: health},
+		{Label: "Networks", Value: strings.Join(sorted(d.Networks), ", ")},
+		{Label: "Log", Value: orNone(d.LogDriver) + " " + d.LogPath},
 	}
 	var ports, mounts []string
 	for _, p := range d.Ports {
@@ -277,11 +278,11 @@ func (c *Catalogue) inspect(ctx context.Context, call *call) (Reply, error) {
 		}
 		mounts = append(mounts, fmt.Sprintf("%s %s → %s (%s)", m.Type, m.Source, m.Destination, mode))
 	}
-	fields = append(fields, Field{"Ports", orNone(strings.Join(sorted(ports), ", "))}, Field{"Mounts", orNone(strings.Join(mounts, ", "))})
-	blocks := []Block{&Fields{Fields: fields}}
+	fields = append(fields, reply.Field{Label: "Ports", Value: orNone(strings.Join(sorted(ports), ", "))}, reply.Field{Label: "Mounts", Value: orNone(strings.Join(mounts, ", "))})
+	blocks := []reply.Block{&reply.Fields{Fields: fields}}
 	if n := len(d.HealthLog); n > 0 {
 		last := d.HealthLog[n-1]
-		blocks = append(blocks, &Text{Text: fmt.Sprintf("Last healthcheck at %s: exit %d %s", last.Start.UTC().Format(time.RFC3339), last.ExitCode, strings.TrimSpace(last.Output))})
+		blocks = append(blocks, &reply.Text{Text: fmt.Sprintf("Last healthcheck at %s: exit %d %s", last.Start.UTC().Format(time.RFC3339), last.ExitCode, strings.TrimSpace(last.Output))})
 	}
 	env := make([]string, 0, len(d.Env))
 	for _, kv := range d.Env {
@@ -290,16 +291,16 @@ func (c *Catalogue) inspect(ctx context.Context, call *call) (Reply, error) {
 		env = append(env, c.redactor.String(MaskEnv(kv)))
 	}
 	slices.Sort(env)
-	blocks = append(blocks, &Code{Text: "Environment:\n" + strings.Join(env, "\n")})
-	return Reply{Status: StatusOK, Title: fmt.Sprintf("Inspect %s", call.service.Name), Blocks: blocks, Actions: []Action{logsAction(call)}}, nil
+	blocks = append(blocks, &reply.Code{Text: "Environment:\n" + strings.Join(env, "\n")})
+	return reply.Reply{Status: reply.StatusOK, Title: fmt.Sprintf("Inspect %s", call.service.Name), Blocks: blocks, Actions: []reply.Action{logsAction(call)}}, nil
 }
 
 // volumes answers `volumes`: volumes of the compose project or mounted by
 // a container of the stack.
-func (c *Catalogue) volumes(ctx context.Context, call *call) (Reply, error) {
+func (c *Catalogue) volumes(ctx context.Context, call *call) (reply.Reply, error) {
 	services, _, err := call.stack(ctx)
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
 	details := c.inspectAll(ctx, call, services)
 	usedBy := map[string][]string{}
@@ -312,9 +313,9 @@ func (c *Catalogue) volumes(ctx context.Context, call *call) (Reply, error) {
 	}
 	vols, err := call.env.Docker.Volumes(ctx)
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
-	t := &Table{Header: []string{"volume", "driver", "used by", "size", "mountpoint"}}
+	t := &reply.Table{Header: []string{"volume", "driver", "used by", "size", "mountpoint"}}
 	for _, v := range vols {
 		if v.Labels[composeProjectLabel] != call.env.Config.ComposeProject && usedBy[v.Name] == nil {
 			continue
@@ -322,17 +323,17 @@ func (c *Catalogue) volumes(ctx context.Context, call *call) (Reply, error) {
 		t.Rows = append(t.Rows, []string{v.Name, v.Driver, strings.Join(usedBy[v.Name], ", "), human.Bytes(v.Size), v.Mountpoint})
 	}
 	if len(t.Rows) == 0 {
-		return Reply{Status: StatusOK, Title: "No volume of the stack in " + call.env.Config.Name}, nil
+		return reply.Reply{Status: reply.StatusOK, Title: "No volume of the stack in " + call.env.Config.Name}, nil
 	}
-	return Reply{Status: StatusOK, Title: "Volumes of " + call.env.Config.Name, Blocks: []Block{t}}, nil
+	return reply.Reply{Status: reply.StatusOK, Title: "Volumes of " + call.env.Config.Name, Blocks: []reply.Block{t}}, nil
 }
 
 // version answers `version [svc]`: what each service runs, and for the app
 // what it says of itself on /version.
-func (c *Catalogue) version(ctx context.Context, call *call) (Reply, error) {
+func (c *Catalogue) version(ctx context.Context, call *call) (reply.Reply, error) {
 	services, _, err := call.stack(ctx)
 	if err != nil {
-		return Reply{}, err
+		return reply.Reply{}, err
 	}
 	if call.service != nil {
 		services = slices.DeleteFunc(services, func(s stackService) bool { return s.Service.Name != call.service.Name })
@@ -340,7 +341,7 @@ func (c *Catalogue) version(ctx context.Context, call *call) (Reply, error) {
 	// The list call names an image by ID once its tag has moved: the
 	// references come from inspect (see verbs_version.go).
 	views := c.describeImages(ctx, call, services, c.inspectAll(ctx, call, services))
-	t := &Table{Header: []string{"service", "image", "tag", "digest", "created"}}
+	t := &reply.Table{Header: []string{"service", "image", "tag", "digest", "created"}}
 	var notes []string
 	for i, s := range services {
 		if s.Container == nil {
@@ -350,27 +351,27 @@ func (c *Catalogue) version(ctx context.Context, call *call) (Reply, error) {
 		t.Rows = append(t.Rows, versionRow(s.Service.Name, views[i]))
 		notes = append(notes, c.versionNotes(call, s.Service, views[i])...)
 	}
-	blocks := []Block{t}
+	blocks := []reply.Block{t}
 	if len(notes) > 0 {
-		blocks = append(blocks, &Text{Text: strings.Join(notes, "\n")})
+		blocks = append(blocks, &reply.Text{Text: strings.Join(notes, "\n")})
 	}
 	if call.env.App != nil && (call.service == nil || call.service.Name == "app") {
 		if v, err := call.env.App.Version(ctx); err != nil {
-			blocks = append(blocks, &Text{Text: "app /version: unreachable (" + err.Error() + ")"})
+			blocks = append(blocks, &reply.Text{Text: "app /version: unreachable (" + err.Error() + ")"})
 		} else {
 			var parts []string
 			for _, k := range sorted(keys(v)) {
 				parts = append(parts, k+" "+v[k])
 			}
-			blocks = append(blocks, &Text{Text: "app /version: " + strings.Join(parts, ", ")})
+			blocks = append(blocks, &reply.Text{Text: "app /version: " + strings.Join(parts, ", ")})
 		}
 	}
 	if call.service == nil {
 		if ev, err := call.env.Docker.Version(ctx); err == nil {
-			blocks = append(blocks, &Text{Text: fmt.Sprintf("Docker engine %s (API %s, %s/%s)", ev.Version, ev.APIVersion, ev.OS, ev.Arch)})
+			blocks = append(blocks, &reply.Text{Text: fmt.Sprintf("Docker engine %s (API %s, %s/%s)", ev.Version, ev.APIVersion, ev.OS, ev.Arch)})
 		}
 	}
-	return Reply{Status: StatusOK, Title: "Versions in " + call.env.Config.Name, Blocks: blocks}, nil
+	return reply.Reply{Status: reply.StatusOK, Title: "Versions in " + call.env.Config.Name, Blocks: blocks}, nil
 }
 
 func orNone(s string) string {

@@ -14,6 +14,7 @@ import (
 	"mfbot/adapters/docker"
 	"mfbot/commands"
 	"mfbot/config"
+	"mfbot/reply"
 	"mfbot/testenv"
 )
 
@@ -51,7 +52,7 @@ func TestVersionAndStatusWhenTheTagMovedToAnotherImage(t *testing.T) {
 	// The tag still names the running image: nothing to say.
 	rep := run(t, c, "version app", false)
 	out := text(rep)
-	if rep.Status != commands.StatusOK || strings.Contains(out, "now names another image") || strings.Contains(out, "unknown") {
+	if rep.Status != reply.StatusOK || strings.Contains(out, "now names another image") || strings.Contains(out, "unknown") {
 		t.Fatalf("version app before the tag moved: %s\n%s", rep.Status, out)
 	}
 	if row := rowOf(t, rep, "app"); row[1] != repo || row[2] != tag || row[3] != short(v1Digest) {
@@ -69,7 +70,7 @@ func TestVersionAndStatusWhenTheTagMovedToAnotherImage(t *testing.T) {
 
 	rep = run(t, c, "version app", false)
 	out = text(rep)
-	if rep.Status != commands.StatusOK {
+	if rep.Status != reply.StatusOK {
 		t.Fatalf("version app: %s\n%s", rep.Status, out)
 	}
 	if row := rowOf(t, rep, "app"); row[1] != repo || row[2] != tag || row[3] != short(v1Digest) {

@@ -9,6 +9,7 @@ import (
 
 	. "mfbot/commands"
 	"mfbot/containers"
+	. "mfbot/reply"
 )
 
 // imageEngine is a recordingEngine that also knows images and, like the

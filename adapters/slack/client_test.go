@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mfbot/reply"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,8 +15,6 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
-
-	"mfbot/commands"
 )
 
 func textMessage(s string) Message {
@@ -273,8 +272,8 @@ func TestPostUploadsFilesInTheThread(t *testing.T) {
 		writeJSON(w, map[string]any{"ok": true, "files": files})
 	})
 	c := f.client(ClientOptions{})
-	m := Render(commands.Reply{Status: commands.StatusOK, Title: "Logs of app (remote_app_1)", Target: &commands.Target{Env: "prod", Service: "app"},
-		Blocks: []commands.Block{&commands.Code{Text: logLines(2000)}}})
+	m := Render(reply.Reply{Status: reply.StatusOK, Title: "Logs of app (remote_app_1)", Target: &reply.Target{Env: "prod", Service: "app"},
+		Blocks: []reply.Block{&reply.Code{Text: logLines(2000)}}})
 	if len(m.Files) != 1 {
 		t.Fatalf("want one file, got %v", fileSummaries(m.Files))
 	}
@@ -388,7 +387,7 @@ func TestRespondPostsJSONToTheResponseURL(t *testing.T) {
 	defer hook.Close()
 	f := newFakeAPI(t)
 	c := f.client(ClientOptions{})
-	m := Render(commands.Reply{Status: commands.StatusUsage, Title: "Usage", Blocks: []commands.Block{&commands.Text{Text: "logs <service>"}}})
+	m := Render(reply.Reply{Status: reply.StatusUsage, Title: "Usage", Blocks: []reply.Block{&reply.Text{Text: "logs <service>"}}})
 	if err := c.Respond(context.Background(), hook.URL+"/commands/T1/123/abc", m, true); err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"mfbot/commands"
+	"mfbot/reply"
 	"mfbot/testenv/slackfake"
 )
 
@@ -119,7 +119,7 @@ func TestPayloadID(t *testing.T) {
 }
 
 func TestRenderWithEmoji(t *testing.T) {
-	rep := commands.Reply{Status: commands.StatusFailed, Title: "app in prod: crash-looping", Target: &commands.Target{Env: "prod", Service: "app"}}
+	rep := reply.Reply{Status: reply.StatusFailed, Title: "app in prod: crash-looping", Target: &reply.Target{Env: "prod", Service: "app"}}
 	m := RenderWithEmoji(rep, "🔁")
 	if m.Text != "🔁 app in prod: crash-looping" || m.Metadata != nil {
 		t.Errorf("text %q, metadata %v", m.Text, m.Metadata)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"mfbot/commands"
+	"mfbot/reply"
 )
 
 // secrets are the values that must never reach Slack, in the forms they
@@ -19,18 +20,18 @@ import (
 var secrets = []string{"Sup3rS3cr3t-edge", "xoxb-1111-2222-edgeToken", "hunter2hunter2", "MIIEedgeKeyBody0123456789abcdefABCDEF"}
 
 // secretReply carries a secret in every part a reply has.
-func secretReply() commands.Reply {
+func secretReply() reply.Reply {
 	const jdbc = "jdbc:postgresql://db:5432/monitorfishdb?user=postgres&password=Sup3rS3cr3t-edge"
-	return commands.Reply{
-		Status: commands.StatusFailed,
+	return reply.Reply{
+		Status: reply.StatusFailed,
 		Title:  "connect " + jdbc + " refused",
-		Blocks: []commands.Block{
-			&commands.Text{Text: "SLACK_BOT_TOKEN=xoxb-1111-2222-edgeToken"},
-			&commands.Fields{Fields: []commands.Field{{Label: "ENV_DB_URL", Value: jdbc}}},
-			&commands.Table{Header: []string{"env"}, Rows: [][]string{{"DB_PASSWORD=hunter2hunter2"}}},
-			&commands.Code{Text: "Authorization: Bearer hunter2hunter2\n-----BEGIN PRIVATE KEY-----\nMIIEedgeKeyBody0123456789abcdefABCDEF\n-----END PRIVATE KEY-----"},
+		Blocks: []reply.Block{
+			&reply.Text{Text: "SLACK_BOT_TOKEN=xoxb-1111-2222-edgeToken"},
+			&reply.Fields{Fields: []reply.Field{{Label: "ENV_DB_URL", Value: jdbc}}},
+			&reply.Table{Header: []string{"env"}, Rows: [][]string{{"DB_PASSWORD=hunter2hunter2"}}},
+			&reply.Code{Text: "Authorization: Bearer hunter2hunter2\n-----BEGIN PRIVATE KEY-----\nMIIEedgeKeyBody0123456789abcdefABCDEF\n-----END PRIVATE KEY-----"},
 		},
-		Actions: []commands.Action{{Label: "Logs", Command: "prod logs app"}},
+		Actions: []reply.Action{{Label: "Logs", Command: "prod logs app"}},
 	}
 }
 
@@ -122,7 +123,7 @@ func TestEveryOutgoingPathIsRedacted(t *testing.T) {
 func TestRedactionKeepsCleanBlocks(t *testing.T) {
 	redactor, _ := commands.NewRedactor(nil)
 	c := NewClient("xoxb-test", "http://127.0.0.1:1/api/", ClientOptions{Redactor: redactor})
-	msg := Render(commands.Reply{Status: commands.StatusOK, Title: "app restarted", Blocks: []commands.Block{&commands.Code{Text: "INFO started"}}})
+	msg := Render(reply.Reply{Status: reply.StatusOK, Title: "app restarted", Blocks: []reply.Block{&reply.Code{Text: "INFO started"}}})
 	out, err := c.redact(msg)
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +137,7 @@ func BenchmarkRedactMessage(b *testing.B) {
 	redactor, _ := commands.NewRedactor(nil)
 	c := NewClient("xoxb-test", "http://127.0.0.1:1/api/", ClientOptions{Redactor: redactor})
 	lines := strings.Repeat("2026-12-04 10:00:00.000  INFO 1 --- [main] f.g.c.m.MonitorFishApplicationKt : Started in 4.2 s\n", 30)
-	msg := Render(commands.Reply{Status: commands.StatusOK, Title: "logs of app", Blocks: []commands.Block{&commands.Code{Text: lines}}})
+	msg := Render(reply.Reply{Status: reply.StatusOK, Title: "logs of app", Blocks: []reply.Block{&reply.Code{Text: lines}}})
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := c.redact(msg); err != nil {

@@ -6,13 +6,12 @@ package slack
 
 import (
 	"fmt"
+	"mfbot/reply"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
-
-	"mfbot/commands"
 )
 
 // Message is a rendered reply: what chat.postMessage, chat.update, a
@@ -84,17 +83,17 @@ const (
 
 // Render turns a reply into a message that fits Slack's limits; what does
 // not fit goes to Files.
-func Render(rep commands.Reply) Message { return renderAt(rep, time.Now(), "") }
+func Render(rep reply.Reply) Message { return renderAt(rep, time.Now(), "") }
 
 // RenderWithEmoji is Render with emoji in front of the title instead of
 // the one of rep.Status (an alert shows its state: 🔴, 🔁, ✅).
-func RenderWithEmoji(rep commands.Reply, emoji string) Message {
+func RenderWithEmoji(rep reply.Reply, emoji string) Message {
 	return renderAt(rep, time.Now(), emoji)
 }
 
 // renderAt is Render at a given time (the confirmation's "expires in"),
 // with emoji before the title ("": the status's).
-func renderAt(rep commands.Reply, now time.Time, emoji string) Message {
+func renderAt(rep reply.Reply, now time.Time, emoji string) Message {
 	if emoji == "" {
 		emoji = statusEmoji(rep.Status)
 	}
@@ -165,14 +164,14 @@ func renderAt(rep commands.Reply, now time.Time, emoji string) Message {
 
 // whoContext says who asked for a mutating command and who confirmed or
 // cancelled it, as real mentions (user IDs only: anything else is escaped).
-func whoContext(rep commands.Reply) slack.Block {
+func whoContext(rep reply.Reply) slack.Block {
 	var parts []string
 	if rep.RequestedBy != "" {
 		parts = append(parts, "requested by "+mention(rep.RequestedBy))
 	}
 	if rep.DecidedBy != "" {
 		verb := "confirmed"
-		if rep.Status == commands.StatusCancelled {
+		if rep.Status == reply.StatusCancelled {
 			verb = "cancelled"
 		}
 		parts = append(parts, verb+" by "+mention(rep.DecidedBy))
@@ -198,27 +197,27 @@ var userIDPattern = regexp.MustCompile(`^[UW][A-Z0-9]{2,30}$`)
 // isEphemeral: usage errors and denials concern only the user who typed
 // the command; so does a failure about nothing in particular. A failure
 // about a service stays visible: the channel needs to see a restart failed.
-func isEphemeral(rep commands.Reply) bool {
+func isEphemeral(rep reply.Reply) bool {
 	switch rep.Status {
-	case commands.StatusUsage, commands.StatusDenied:
+	case reply.StatusUsage, reply.StatusDenied:
 		return true
-	case commands.StatusFailed:
+	case reply.StatusFailed:
 		return rep.Target == nil
 	}
 	return false
 }
 
-func statusEmoji(s commands.Status) string {
+func statusEmoji(s reply.Status) string {
 	switch s {
-	case commands.StatusOK:
+	case reply.StatusOK:
 		return "✅"
-	case commands.StatusFailed:
+	case reply.StatusFailed:
 		return "❌"
-	case commands.StatusUsage, commands.StatusDenied:
+	case reply.StatusUsage, reply.StatusDenied:
 		return "⚠️"
-	case commands.StatusPending:
+	case reply.StatusPending:
 		return "⏳"
-	case commands.StatusCancelled:
+	case reply.StatusCancelled:
 		return "🚫"
 	}
 	return "•"

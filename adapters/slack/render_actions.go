@@ -3,17 +3,16 @@ package slack
 import (
 	"fmt"
 	"math"
+	"mfbot/reply"
 	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
-
-	"mfbot/commands"
 )
 
 // actions: one actions block of Run buttons, whose value is the command
 // line. A command too long for a button value is left out, with a note.
-func (r *renderer) actions(actions []commands.Action) []slack.Block {
+func (r *renderer) actions(actions []reply.Action) []slack.Block {
 	var buttons []slack.BlockElement
 	tooLong, tooMany := 0, 0
 	for _, a := range actions {
@@ -64,7 +63,7 @@ func (r *renderer) actions(actions []commands.Action) []slack.Block {
 }
 
 // confirm: the prompt, when it expires, and the Confirm / Cancel pair.
-func (r *renderer) confirm(c *commands.Confirmation, now time.Time) []slack.Block {
+func (r *renderer) confirm(c *reply.Confirmation, now time.Time) []slack.Block {
 	prompt := strings.TrimSpace(c.Prompt)
 	if prompt == "" {
 		prompt = "Run " + c.Command + "?"

@@ -2,11 +2,10 @@ package slack
 
 import (
 	"fmt"
+	"mfbot/reply"
 	"strings"
 
 	"github.com/slack-go/slack"
-
-	"mfbot/commands"
 )
 
 // Body blocks: each commands.Block becomes one or more items.
@@ -20,17 +19,17 @@ const (
 	fenceEnd      = "\n```"
 )
 
-func (r *renderer) block(b commands.Block) []item {
+func (r *renderer) block(b reply.Block) []item {
 	switch b := b.(type) {
-	case *commands.Text:
+	case *reply.Text:
 		return r.text(b.Text)
-	case *commands.Fields:
+	case *reply.Fields:
 		return r.fields(b.Fields)
-	case *commands.Table:
+	case *reply.Table:
 		return r.table(b)
-	case *commands.Code:
+	case *reply.Code:
 		return r.code(b.Text)
-	case *commands.File:
+	case *reply.File:
 		return r.file(b)
 	}
 	return nil
@@ -65,7 +64,7 @@ func (r *renderer) text(raw string) []item {
 
 // fields: label/value pairs, at most ten per section, each at most
 // maxFieldText characters.
-func (r *renderer) fields(fields []commands.Field) []item {
+func (r *renderer) fields(fields []reply.Field) []item {
 	var items []item
 	var full strings.Builder
 	shortened := false
@@ -92,7 +91,7 @@ func (r *renderer) fields(fields []commands.Field) []item {
 
 // fieldText renders "*Label*\nvalue" within maxFieldText; cut reports a
 // shortened value.
-func fieldText(f commands.Field) (text string, cut bool) {
+func fieldText(f reply.Field) (text string, cut bool) {
 	label := strings.TrimSpace(oneLine(f.Label))
 	prefix := ""
 	if label != "" {
@@ -110,7 +109,7 @@ func fieldText(f commands.Field) (text string, cut bool) {
 }
 
 // table: a monospace block with aligned columns, like `docker ps`.
-func (r *renderer) table(t *commands.Table) []item {
+func (r *renderer) table(t *reply.Table) []item {
 	full := tableLines(t, 0)
 	if len(full) == 0 {
 		return nil
@@ -153,7 +152,7 @@ func (r *renderer) table(t *commands.Table) []item {
 
 // tableLines aligns the header and rows; cells longer than cellMax (if
 // not 0) are shortened. Column separators are three spaces, as docker's.
-func tableLines(t *commands.Table, cellMax int) []string {
+func tableLines(t *reply.Table, cellMax int) []string {
 	cols := len(t.Header)
 	for _, row := range t.Rows {
 		cols = max(cols, len(row))
@@ -268,7 +267,7 @@ func keepLast(lines []string, budget int) (kept []string, cut bool) {
 }
 
 // file: an attachment of the reply, announced in the message.
-func (r *renderer) file(f *commands.File) []item {
+func (r *renderer) file(f *reply.File) []item {
 	name := safeFileName(f.Name)
 	if r.names[name] {
 		ext := ""

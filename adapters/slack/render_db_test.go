@@ -13,6 +13,7 @@ import (
 	"mfbot/config"
 	"mfbot/database"
 	"mfbot/freshness"
+	"mfbot/reply"
 )
 
 // The Slack rendering of `db status` and `health`, as the catalogue
@@ -76,7 +77,7 @@ func dbRenderCases(t *testing.T) []renderCase {
 		LastLogbookMessage: renderNow.Add(-3 * time.Minute), SuddenDropKnown: true}
 	stale := fresh
 	stale.LastPositionReceived = renderNow.Add(-17 * time.Minute)
-	run := func(c *commands.Catalogue, line string) commands.Reply {
+	run := func(c *commands.Catalogue, line string) reply.Reply {
 		return c.Run(context.Background(), commands.Request{Line: line, User: "U0123VIEWER", Via: commands.ViaSocket})
 	}
 	notPublic := func(t *testing.T, m Message) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"mfbot/reply"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,8 +14,6 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
-
-	"mfbot/commands"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of the render tests")
@@ -24,7 +23,7 @@ var renderNow = time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)
 
 type renderCase struct {
 	name  string
-	reply commands.Reply
+	reply reply.Reply
 	check func(t *testing.T, m Message)
 }
 
@@ -37,12 +36,12 @@ func logLines(n int) string {
 }
 
 func renderCases() []renderCase {
-	prod := &commands.Target{Env: "prod", Service: "app"}
+	prod := &reply.Target{Env: "prod", Service: "app"}
 	return []renderCase{
-		{name: "status-table", reply: commands.Reply{
-			Status: commands.StatusOK, Title: "Status of prod", Target: &commands.Target{Env: "prod"},
-			Blocks: []commands.Block{
-				&commands.Table{
+		{name: "status-table", reply: reply.Reply{
+			Status: reply.StatusOK, Title: "Status of prod", Target: &reply.Target{Env: "prod"},
+			Blocks: []reply.Block{
+				&reply.Table{
 					Header: []string{"service", "container", "state", "health", "uptime", "image", "restarts"},
 					Rows: [][]string{
 						{"app", "remote_app_1", "running", "healthy", "3d 4h", "monitorfish-app:v1.52.0", "0"},
@@ -52,18 +51,18 @@ func renderCases() []renderCase {
 						{"pipeline-flows", "—", "no container", "", "", "", ""},
 					},
 				},
-				&commands.Text{Text: "Database reachable · Prefect reachable, last failure 2h ago · 1 open incident"},
+				&reply.Text{Text: "Database reachable · Prefect reachable, last failure 2h ago · 1 open incident"},
 			},
 		}},
-		{name: "logs-short", reply: commands.Reply{
-			Status: commands.StatusOK, Title: "Logs of app (remote_app_1), last 20 lines", Target: prod,
-			Blocks:  []commands.Block{&commands.Code{Text: logLines(20)}},
-			Actions: []commands.Action{{Label: "Logs", Command: "prod logs app"}},
+		{name: "logs-short", reply: reply.Reply{
+			Status: reply.StatusOK, Title: "Logs of app (remote_app_1), last 20 lines", Target: prod,
+			Blocks:  []reply.Block{&reply.Code{Text: logLines(20)}},
+			Actions: []reply.Action{{Label: "Logs", Command: "prod logs app"}},
 		}},
-		{name: "logs-10000", reply: commands.Reply{
-			Status: commands.StatusOK, Title: "Logs of app (remote_app_1), last 10000 lines", Target: prod,
-			Blocks:  []commands.Block{&commands.Code{Text: logLines(10000)}},
-			Actions: []commands.Action{{Label: "Logs", Command: "prod logs app"}},
+		{name: "logs-10000", reply: reply.Reply{
+			Status: reply.StatusOK, Title: "Logs of app (remote_app_1), last 10000 lines", Target: prod,
+			Blocks:  []reply.Block{&reply.Code{Text: logLines(10000)}},
+			Actions: []reply.Action{{Label: "Logs", Command: "prod logs app"}},
 		}, check: func(t *testing.T, m Message) {
 			if len(m.Files) != 1 || m.Files[0].Name != "logs-app.txt" || string(m.Files[0].Content) != logLines(10000) {
 				t.Errorf("want the whole log in logs-app.txt, got %v", fileSummaries(m.Files))
@@ -76,54 +75,54 @@ func renderCases() []renderCase {
 				t.Errorf("missing the earlier-lines note: %.200s", js)
 			}
 		}},
-		{name: "inspect-fields", reply: commands.Reply{
-			Status: commands.StatusOK, Title: "Inspect app", Target: prod,
-			Blocks: []commands.Block{
-				&commands.Fields{Fields: inspectFields(23)},
-				&commands.Code{Text: "Environment:\nSPRING_PROFILES_ACTIVE=prod\nENV_DB_URL=jdbc:postgresql://db:5432/monitorfishdb?user=postgres&password=[REDACTED]\nMONITORFISH_OIDC_ENABLED=true"},
+		{name: "inspect-fields", reply: reply.Reply{
+			Status: reply.StatusOK, Title: "Inspect app", Target: prod,
+			Blocks: []reply.Block{
+				&reply.Fields{Fields: inspectFields(23)},
+				&reply.Code{Text: "Environment:\nSPRING_PROFILES_ACTIVE=prod\nENV_DB_URL=jdbc:postgresql://db:5432/monitorfishdb?user=postgres&password=[REDACTED]\nMONITORFISH_OIDC_ENABLED=true"},
 			},
-			Actions: []commands.Action{{Label: "Logs", Command: "prod logs app"}},
+			Actions: []reply.Action{{Label: "Logs", Command: "prod logs app"}},
 		}, check: func(t *testing.T, m Message) {
 			if len(m.Blocks) != 1+3+1+1 {
 				t.Errorf("23 fields should make 3 sections: %d blocks", len(m.Blocks))
 			}
 		}},
-		{name: "failure", reply: commands.Reply{
-			Status: commands.StatusFailed, Title: "stop failed", Target: prod,
-			Blocks:  []commands.Block{&commands.Text{Text: "Error response from daemon: cannot stop container remote_app_1: tried to kill container, but did not receive an exit event"}},
-			Actions: []commands.Action{{Label: "Logs", Command: "prod logs app"}},
+		{name: "failure", reply: reply.Reply{
+			Status: reply.StatusFailed, Title: "stop failed", Target: prod,
+			Blocks:  []reply.Block{&reply.Text{Text: "Error response from daemon: cannot stop container remote_app_1: tried to kill container, but did not receive an exit event"}},
+			Actions: []reply.Action{{Label: "Logs", Command: "prod logs app"}},
 		}, check: func(t *testing.T, m Message) {
 			if m.Ephemeral {
 				t.Error("a failure about a service must stay visible to the channel")
 			}
 		}},
-		{name: "failure-no-target", reply: commands.Reply{
-			Status: commands.StatusFailed, Title: "status failed",
-			Blocks: []commands.Block{&commands.Text{Text: "Cannot connect to the Docker daemon at unix:///var/run/docker.sock"}},
+		{name: "failure-no-target", reply: reply.Reply{
+			Status: reply.StatusFailed, Title: "status failed",
+			Blocks: []reply.Block{&reply.Text{Text: "Cannot connect to the Docker daemon at unix:///var/run/docker.sock"}},
 		}, check: func(t *testing.T, m Message) {
 			if !m.Ephemeral {
 				t.Error("a failure about nothing in particular is ephemeral")
 			}
 		}},
-		{name: "usage", reply: commands.Reply{
-			Status: commands.StatusUsage, Title: "Usage",
-			Blocks: []commands.Block{&commands.Text{Text: "unknown flag --tial (did you mean --tail?)\nUsage: logs <service> [--tail N] [--since D] [--until D] [--grep RE] [--stderr]"}},
+		{name: "usage", reply: reply.Reply{
+			Status: reply.StatusUsage, Title: "Usage",
+			Blocks: []reply.Block{&reply.Text{Text: "unknown flag --tial (did you mean --tail?)\nUsage: logs <service> [--tail N] [--since D] [--until D] [--grep RE] [--stderr]"}},
 		}, check: func(t *testing.T, m Message) {
 			if !m.Ephemeral {
 				t.Error("usage errors are ephemeral")
 			}
 		}},
-		{name: "denied", reply: commands.Reply{
-			Status: commands.StatusDenied, Title: "Not allowed",
-			Blocks: []commands.Block{&commands.Text{Text: "restart needs an operator: ask one of <!subteam^S0123|ops>"}},
+		{name: "denied", reply: reply.Reply{
+			Status: reply.StatusDenied, Title: "Not allowed",
+			Blocks: []reply.Block{&reply.Text{Text: "restart needs an operator: ask one of <!subteam^S0123|ops>"}},
 		}, check: func(t *testing.T, m Message) {
 			if !m.Ephemeral {
 				t.Error("denials are ephemeral")
 			}
 		}},
-		{name: "pending-confirmation", reply: commands.Reply{
-			Status: commands.StatusPending, Title: "Confirmation needed", Target: prod, RequestedBy: "U024BE7LH",
-			Confirm: &commands.Confirmation{
+		{name: "pending-confirmation", reply: reply.Reply{
+			Status: reply.StatusPending, Title: "Confirmation needed", Target: prod, RequestedBy: "U024BE7LH",
+			Confirm: &reply.Confirmation{
 				Prompt:    "Pull monitorfish-app:v1.53.0 and recreate app in prod?",
 				Command:   "prod restart app",
 				ID:        "cf_01HQ3Z8K2M",
@@ -138,17 +137,17 @@ func renderCases() []renderCase {
 				}
 			}
 		}},
-		{name: "restart-report", reply: commands.Reply{
-			Status: commands.StatusFailed, Title: "app recreated but not healthy after 2m0s", Target: prod,
-			Blocks: []commands.Block{
-				&commands.Fields{Fields: []commands.Field{
+		{name: "restart-report", reply: reply.Reply{
+			Status: reply.StatusFailed, Title: "app recreated but not healthy after 2m0s", Target: prod,
+			Blocks: []reply.Block{
+				&reply.Fields{Fields: []reply.Field{
 					{Label: "Image", Value: "sha256:1a2b3c4d5e6f → sha256:9f8e7d6c5b4a"},
 					{Label: "Container", Value: "remote_app_1"}, {Label: "State", Value: "running"},
 					{Label: "Health", Value: "unhealthy"},
 				}},
 			},
 			RequestedBy: "U024BE7LH", DecidedBy: "console:<@mallory>",
-			Actions: []commands.Action{
+			Actions: []reply.Action{
 				{Label: "Logs", Command: "prod logs app"},
 				{Label: "Roll back", Style: "danger", Command: "prod rollback app --to sha256:" + strings.Repeat("ab", 32)},
 			},
@@ -161,15 +160,15 @@ func renderCases() []renderCase {
 				}
 			}
 		}},
-		{name: "evil-text", reply: commands.Reply{
-			Status: commands.StatusOK, Title: "Logs of app <!channel>", Target: prod,
-			Blocks: []commands.Block{
-				&commands.Text{Text: "hello <!channel> see <https://evil.example|click here> & <@U123> <#C123>"},
-				&commands.Fields{Fields: []commands.Field{{Label: "<!here>", Value: "<https://evil|click>"}}},
-				&commands.Code{Text: "line 1 <!channel>\n```\n</code> now outside? <https://evil|click>\n````` & ``\nend`"},
-				&commands.Table{Header: []string{"name", "value"}, Rows: [][]string{{"<!everyone>", "a```b"}}},
+		{name: "evil-text", reply: reply.Reply{
+			Status: reply.StatusOK, Title: "Logs of app <!channel>", Target: prod,
+			Blocks: []reply.Block{
+				&reply.Text{Text: "hello <!channel> see <https://evil.example|click here> & <@U123> <#C123>"},
+				&reply.Fields{Fields: []reply.Field{{Label: "<!here>", Value: "<https://evil|click>"}}},
+				&reply.Code{Text: "line 1 <!channel>\n```\n</code> now outside? <https://evil|click>\n````` & ``\nend`"},
+				&reply.Table{Header: []string{"name", "value"}, Rows: [][]string{{"<!everyone>", "a```b"}}},
 			},
-			Actions: []commands.Action{{Label: "<!channel> click", Command: "prod logs app"}},
+			Actions: []reply.Action{{Label: "<!channel> click", Command: "prod logs app"}},
 		}, check: func(t *testing.T, m Message) {
 			// checkLimits proves no mrkdwn text holds a bare < > or &; here,
 			// that the content is still there, escaped.
@@ -183,11 +182,11 @@ func renderCases() []renderCase {
 				t.Errorf("fallback text %q", m.Text)
 			}
 		}},
-		{name: "files-and-many-actions", reply: commands.Reply{
-			Status: commands.StatusOK, Title: "Database dump of table positions", Target: prod,
-			Blocks: []commands.Block{
-				&commands.File{Name: "positions.csv", Title: "positions", Content: []byte("id,lat,lon\n1,47.1,-3.2\n")},
-				&commands.File{Name: "positions.csv", Content: []byte("id\n2\n")},
+		{name: "files-and-many-actions", reply: reply.Reply{
+			Status: reply.StatusOK, Title: "Database dump of table positions", Target: prod,
+			Blocks: []reply.Block{
+				&reply.File{Name: "positions.csv", Title: "positions", Content: []byte("id,lat,lon\n1,47.1,-3.2\n")},
+				&reply.File{Name: "positions.csv", Content: []byte("id\n2\n")},
 			},
 			Actions: manyActions(30),
 		}, check: func(t *testing.T, m Message) {
@@ -195,9 +194,9 @@ func renderCases() []renderCase {
 				t.Errorf("two files with distinct names expected: %v", fileSummaries(m.Files))
 			}
 		}},
-		{name: "sixty-blocks", reply: commands.Reply{
-			Status: commands.StatusOK, Title: "Events of prod", Target: &commands.Target{Env: "prod"},
-			Blocks: sixtyBlocks(), Actions: []commands.Action{{Label: "Status", Command: "prod status"}},
+		{name: "sixty-blocks", reply: reply.Reply{
+			Status: reply.StatusOK, Title: "Events of prod", Target: &reply.Target{Env: "prod"},
+			Blocks: sixtyBlocks(), Actions: []reply.Action{{Label: "Status", Command: "prod status"}},
 		}, check: func(t *testing.T, m Message) {
 			if len(m.Files) != 1 || !strings.Contains(string(m.Files[0].Content), "event 60 ") {
 				t.Errorf("the overflow must go to a file: %v", fileSummaries(m.Files))
@@ -206,8 +205,8 @@ func renderCases() []renderCase {
 				t.Error("the actions must stay at the end")
 			}
 		}},
-		{name: "text-45000", reply: commands.Reply{
-			Status: commands.StatusOK, Title: "Help", Blocks: []commands.Block{&commands.Text{Text: longText(45000)}},
+		{name: "text-45000", reply: reply.Reply{
+			Status: reply.StatusOK, Title: "Help", Blocks: []reply.Block{&reply.Text{Text: longText(45000)}},
 		}, check: func(t *testing.T, m Message) {
 			if len(m.Files) != 1 {
 				t.Fatalf("the overflow must go to a file: %v", fileSummaries(m.Files))
@@ -216,12 +215,12 @@ func renderCases() []renderCase {
 				t.Error("the file must hold the end of the text")
 			}
 		}},
-		{name: "multibyte-boundary", reply: commands.Reply{
-			Status: commands.StatusOK, Title: "Événements de la pêche — données", Target: prod,
-			Blocks: []commands.Block{
-				&commands.Text{Text: strings.Repeat("a", 2999) + "é日本語🐟🐟 suite"},
-				&commands.Fields{Fields: []commands.Field{{Label: "Navire", Value: strings.Repeat("b", 1990) + strings.Repeat("🐟", 20)}}},
-				&commands.Code{Text: "premier\n" + strings.Repeat("日本", 2000) + "🐟fin"},
+		{name: "multibyte-boundary", reply: reply.Reply{
+			Status: reply.StatusOK, Title: "Événements de la pêche — données", Target: prod,
+			Blocks: []reply.Block{
+				&reply.Text{Text: strings.Repeat("a", 2999) + "é日本語🐟🐟 suite"},
+				&reply.Fields{Fields: []reply.Field{{Label: "Navire", Value: strings.Repeat("b", 1990) + strings.Repeat("🐟", 20)}}},
+				&reply.Code{Text: "premier\n" + strings.Repeat("日本", 2000) + "🐟fin"},
 			},
 		}, check: func(t *testing.T, m Message) {
 			js := mustJSON(t, m)
@@ -235,14 +234,14 @@ func renderCases() []renderCase {
 	}
 }
 
-func inspectFields(n int) []commands.Field {
-	base := []commands.Field{
+func inspectFields(n int) []reply.Field {
+	base := []reply.Field{
 		{Label: "Image", Value: "monitorfish-app:v1.52.0"}, {Label: "Image ID", Value: "sha256:1a2b3c4d5e6f"}, {Label: "Created", Value: "2025-03-11T05:22:48Z"},
 		{Label: "Restart policy", Value: "unless-stopped"}, {Label: "Restart count", Value: "0"}, {Label: "Health", Value: "healthy (3 checks)"},
 		{Label: "Ports", Value: "8880/tcp → 0.0.0.0:8880"}, {Label: "Log path", Value: "/var/lib/docker/containers/abc/abc-json.log"},
 		{Label: "Mounts", Value: "/opt/monitorfish/data → /data (rw)"}, {Label: "Network", Value: "remote_default"}, {Label: "PID", Value: "4242"},
 	}
-	var out []commands.Field
+	var out []reply.Field
 	for i := 0; len(out) < n; i++ {
 		f := base[i%len(base)]
 		if i >= len(base) {
@@ -253,20 +252,20 @@ func inspectFields(n int) []commands.Field {
 	return out
 }
 
-func manyActions(n int) []commands.Action {
-	var out []commands.Action
-	out = append(out, commands.Action{Label: "Way too long " + strings.Repeat("x", 100), Command: "prod logs app"})
-	out = append(out, commands.Action{Label: "Huge", Command: "prod run " + strings.Repeat("y", 2100)})
+func manyActions(n int) []reply.Action {
+	var out []reply.Action
+	out = append(out, reply.Action{Label: "Way too long " + strings.Repeat("x", 100), Command: "prod logs app"})
+	out = append(out, reply.Action{Label: "Huge", Command: "prod run " + strings.Repeat("y", 2100)})
 	for i := 1; len(out) < n; i++ {
-		out = append(out, commands.Action{Label: fmt.Sprintf("Flow %d", i), Command: fmt.Sprintf("prod flow run flow-%d", i)})
+		out = append(out, reply.Action{Label: fmt.Sprintf("Flow %d", i), Command: fmt.Sprintf("prod flow run flow-%d", i)})
 	}
 	return out
 }
 
-func sixtyBlocks() []commands.Block {
-	var out []commands.Block
+func sixtyBlocks() []reply.Block {
+	var out []reply.Block
 	for i := 1; i <= 60; i++ {
-		out = append(out, &commands.Text{Text: fmt.Sprintf("event %d at 09:%02d: container remote_app_1 health_status: healthy", i, i%60)})
+		out = append(out, &reply.Text{Text: fmt.Sprintf("event %d at 09:%02d: container remote_app_1 health_status: healthy", i, i%60)})
 	}
 	return out
 }
@@ -583,8 +582,8 @@ func TestTruncateAndCuts(t *testing.T) {
 }
 
 func TestRenderEveryStatus(t *testing.T) {
-	for s := commands.StatusOK; s <= commands.StatusCancelled; s++ {
-		m := Render(commands.Reply{Status: s})
+	for s := reply.StatusOK; s <= reply.StatusCancelled; s++ {
+		m := Render(reply.Reply{Status: s})
 		if err := checkLimits(m); err != nil {
 			t.Errorf("%s: %v", s, err)
 		}

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"mfbot/audit"
-	"mfbot/commands"
 	"mfbot/confirm"
+	"mfbot/reply"
 )
 
 func openMemory(t testing.TB) *Store {
@@ -168,7 +168,7 @@ func TestOpenMigratesAnOlderDatabase(t *testing.T) {
 	if err != nil || len(entries) != 1 || entries[0].Time.UnixNano() != 1700000000000000001 {
 		t.Fatalf("entries kept across the migration: %+v, %v", entries, err)
 	}
-	if err := s.SaveThreadTarget(ctx, "C1", "1.2", commands.Target{Env: "prod", Service: "app"}); err != nil {
+	if err := s.SaveThreadTarget(ctx, "C1", "1.2", reply.Target{Env: "prod", Service: "app"}); err != nil {
 		t.Errorf("a table of a later migration: %v", err)
 	}
 }
@@ -232,7 +232,7 @@ func TestCallsHonourContextAndWrapErrors(t *testing.T) {
 		"append audit entry": s.AppendAudit(ctx, audit.Entry{Time: now}),
 		"create confirmation": s.CreateConfirmation(ctx, confirm.Request{
 			ID: "x", CreatedAt: now, ExpiresAt: now.Add(time.Minute)}),
-		"save thread target": s.SaveThreadTarget(ctx, "C", "1.1", commands.Target{}),
+		"save thread target": s.SaveThreadTarget(ctx, "C", "1.1", reply.Target{}),
 		"ping store":         s.Ping(ctx),
 	}
 	_, checks["read audit log"] = s.RecentAudit(ctx, 1)

@@ -5,14 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"mfbot/reply"
 	"time"
-
-	"mfbot/commands"
 )
 
 // SaveThreadTarget remembers what the bot's message channel/ts is about, so
 // that a mention in its thread defaults to t. Saving again replaces it.
-func (s *Store) SaveThreadTarget(ctx context.Context, channel, ts string, t commands.Target) error {
+func (s *Store) SaveThreadTarget(ctx context.Context, channel, ts string, t reply.Target) error {
 	if channel == "" || ts == "" {
 		return errors.New("save thread target: empty channel or message ts")
 	}
@@ -32,15 +31,15 @@ func (s *Store) SaveThreadTarget(ctx context.Context, channel, ts string, t comm
 
 // ThreadTarget returns what the bot's message channel/ts is about, and false
 // when nothing was saved for it.
-func (s *Store) ThreadTarget(ctx context.Context, channel, ts string) (commands.Target, bool, error) {
-	var t commands.Target
+func (s *Store) ThreadTarget(ctx context.Context, channel, ts string) (reply.Target, bool, error) {
+	var t reply.Target
 	var at int64
 	err := s.read.QueryRowContext(ctx, s.q.selectThreadTarget, channel, ts).Scan(&t.Env, &t.Service, &at)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return commands.Target{}, false, nil
+		return reply.Target{}, false, nil
 	case err != nil:
-		return commands.Target{}, false, fmt.Errorf("read thread target of %s/%s: %w", channel, ts, err)
+		return reply.Target{}, false, fmt.Errorf("read thread target of %s/%s: %w", channel, ts, err)
 	}
 	if at != 0 {
 		t.At = fromNanos(at)

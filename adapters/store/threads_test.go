@@ -2,10 +2,9 @@ package store
 
 import (
 	"context"
+	"mfbot/reply"
 	"testing"
 	"time"
-
-	"mfbot/commands"
 )
 
 func TestThreadTargets(t *testing.T) {
@@ -14,17 +13,17 @@ func TestThreadTargets(t *testing.T) {
 	if _, ok, err := s.ThreadTarget(ctx, "C1", "1700000000.000100"); ok || err != nil {
 		t.Errorf("unknown thread: %v, %v; want not found", ok, err)
 	}
-	app := commands.Target{Env: "prod", Service: "app"}
+	app := reply.Target{Env: "prod", Service: "app"}
 	if err := s.SaveThreadTarget(ctx, "C1", "1700000000.000100", app); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SaveThreadTarget(ctx, "C2", "1700000000.000100", commands.Target{Env: "dev", Service: "Logbook"}); err != nil {
+	if err := s.SaveThreadTarget(ctx, "C2", "1700000000.000100", reply.Target{Env: "dev", Service: "Logbook"}); err != nil {
 		t.Fatal(err)
 	}
 	if got, ok, err := s.ThreadTarget(ctx, "C1", "1700000000.000100"); !ok || err != nil || got != app {
 		t.Errorf("ThreadTarget = %+v, %v, %v; want %+v", got, ok, err, app)
 	}
-	db := commands.Target{Env: "prod", Service: "db"}
+	db := reply.Target{Env: "prod", Service: "db"}
 	if err := s.SaveThreadTarget(ctx, "C1", "1700000000.000100", db); err != nil {
 		t.Fatalf("saving again: %v", err)
 	}

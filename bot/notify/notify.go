@@ -26,8 +26,8 @@ import (
 	"time"
 
 	slackapi "mfbot/adapters/slack"
-	"mfbot/commands"
 	"mfbot/incident"
+	"mfbot/reply"
 )
 
 // Slack is what the notifier needs from the Web API
@@ -46,7 +46,7 @@ type Slack interface {
 // its thread (`@mfbot logs`) defaults to the incident's target
 // (adapters/store.Store).
 type ThreadTargets interface {
-	SaveThreadTarget(ctx context.Context, channel, ts string, t commands.Target) error
+	SaveThreadTarget(ctx context.Context, channel, ts string, t reply.Target) error
 }
 
 // EventKind is what the notifier did, for metrics and tests.
@@ -510,7 +510,7 @@ func (n *Notifier) rememberTarget(ctx context.Context, inc *incident.Incident, p
 	if n.opts.Threads == nil {
 		return
 	}
-	t := commands.Target{Env: inc.Key.Env}
+	t := reply.Target{Env: inc.Key.Env}
 	if thread := n.present(inc).Thread; thread != nil {
 		t = *thread
 	}

@@ -1,8 +1,8 @@
 package notify
 
 import (
-	"mfbot/commands"
 	"mfbot/incident"
+	"mfbot/reply"
 )
 
 // Presenter shows the incidents of one source (Docker, freshness,
@@ -28,23 +28,23 @@ type Presentation struct {
 	Reason string
 	// Fields come after the state and the last failure: exit code, OOM,
 	// the source's own facts.
-	Fields []commands.Field
+	Fields []reply.Field
 	// Actions are the root's buttons (Logs, Restart, Mute 1h). The
 	// notifier shows them while the incident is open, and only those
 	// marked KeepWhenClosed once it is closed.
 	Actions []PresentedAction
 	// Thread is what a mention in the alert's thread is about (`@mfbot
 	// logs`); nil: the incident's environment only.
-	Thread *commands.Target
+	Thread *reply.Target
 }
 
 // PresentedAction is a button of an alert.
 type PresentedAction struct {
-	commands.Action
+	reply.Action
 	KeepWhenClosed bool
 }
 
 // genericPresenter shows an incident of a source without a Presenter.
 func genericPresenter(inc *incident.Incident) Presentation {
-	return Presentation{Thread: &commands.Target{Env: inc.Key.Env}}
+	return Presentation{Thread: &reply.Target{Env: inc.Key.Env}}
 }

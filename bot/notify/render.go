@@ -6,9 +6,9 @@ import (
 	"strings"
 
 	slackapi "mfbot/adapters/slack"
-	"mfbot/commands"
 	"mfbot/human"
 	"mfbot/incident"
+	"mfbot/reply"
 )
 
 // stateEmoji shows an incident's state at a glance.
@@ -61,7 +61,7 @@ func reasonText(inc *incident.Incident, pr Presentation) string {
 
 // rootReply is the incident's root message: state, what failed, when,
 // and the buttons to look and act, as its source presents them.
-func rootReply(inc *incident.Incident, pr Presentation) (commands.Reply, string) {
+func rootReply(inc *incident.Incident, pr Presentation) (reply.Reply, string) {
 	k := inc.Key
 	state := stateEmoji(inc.State) + " " + string(inc.State)
 	switch {
@@ -74,7 +74,7 @@ func rootReply(inc *incident.Incident, pr Presentation) (commands.Reply, string)
 	if label == "" {
 		label = "Target"
 	}
-	fields := []commands.Field{
+	fields := []reply.Field{
 		{Label: label, Value: k.Target},
 		{Label: "Environment", Value: k.Env},
 		{Label: "State", Value: state},
@@ -82,21 +82,21 @@ func rootReply(inc *incident.Incident, pr Presentation) (commands.Reply, string)
 	}
 	fields = append(fields, pr.Fields...)
 	fields = append(fields,
-		commands.Field{Label: "Failures", Value: strconv.Itoa(inc.Count)},
-		commands.Field{Label: "First seen", Value: human.Stamp(inc.FirstSeen)},
-		commands.Field{Label: "Last seen", Value: human.Stamp(inc.LastSeen)},
+		reply.Field{Label: "Failures", Value: strconv.Itoa(inc.Count)},
+		reply.Field{Label: "First seen", Value: human.Stamp(inc.FirstSeen)},
+		reply.Field{Label: "Last seen", Value: human.Stamp(inc.LastSeen)},
 	)
 	if inc.Detail != "" {
-		fields = append(fields, commands.Field{Label: "Detail", Value: inc.Detail})
+		fields = append(fields, reply.Field{Label: "Detail", Value: inc.Detail})
 	}
-	rep := commands.Reply{
-		Status: commands.StatusFailed,
+	rep := reply.Reply{
+		Status: reply.StatusFailed,
 		Title:  fmt.Sprintf("%s in %s: %s", k.Target, k.Env, headline(inc, pr)),
-		Blocks: []commands.Block{&commands.Fields{Fields: fields}},
+		Blocks: []reply.Block{&reply.Fields{Fields: fields}},
 		Target: pr.Thread,
 	}
 	if inc.State.Closed() {
-		rep.Status = commands.StatusOK
+		rep.Status = reply.StatusOK
 	}
 	for _, a := range pr.Actions {
 		if !inc.State.Closed() || a.KeepWhenClosed {
@@ -116,15 +116,15 @@ func rootMessage(inc *incident.Incident, pr Presentation) slackapi.Message {
 
 // threadPostMessage renders a queued thread post.
 func threadPostMessage(p incident.ThreadPost, pr Presentation) slackapi.Message {
-	rep := commands.Reply{Status: commands.StatusOK, Title: p.Title, Target: pr.Thread}
+	rep := reply.Reply{Status: reply.StatusOK, Title: p.Title, Target: pr.Thread}
 	if strings.TrimSpace(rep.Title) == "" {
 		rep.Title = p.Kind
 	}
 	if p.Text != "" {
-		rep.Blocks = append(rep.Blocks, &commands.Text{Text: p.Text})
+		rep.Blocks = append(rep.Blocks, &reply.Text{Text: p.Text})
 	}
 	if p.Code != "" {
-		rep.Blocks = append(rep.Blocks, &commands.Code{Text: p.Code})
+		rep.Blocks = append(rep.Blocks, &reply.Code{Text: p.Code})
 	}
 	emoji := "📝"
 	if p.Kind == "logs" {
@@ -140,19 +140,19 @@ func timelineMessage(inc *incident.Incident, pr Presentation, entries []incident
 	for i, e := range entries {
 		lines[i] = human.Clock(e.Time) + " · " + e.Text
 	}
-	rep := commands.Reply{Status: commands.StatusFailed, Target: pr.Thread}
+	rep := reply.Reply{Status: reply.StatusFailed, Target: pr.Thread}
 	emoji := "🕒"
 	switch {
 	case closing:
-		rep.Status, emoji = commands.StatusOK, stateEmoji(inc.State)
+		rep.Status, emoji = reply.StatusOK, stateEmoji(inc.State)
 		h := headline(inc, pr)
 		rep.Title = strings.ToUpper(h[:1]) + h[1:]
-		rep.Blocks = []commands.Block{&commands.Text{Text: strings.Join(lines, "\n")}}
+		rep.Blocks = []reply.Block{&reply.Text{Text: strings.Join(lines, "\n")}}
 	case len(lines) == 1:
 		rep.Title = lines[0]
 	default:
 		rep.Title = fmt.Sprintf("%d events", len(lines))
-		rep.Blocks = []commands.Block{&commands.Text{Text: strings.Join(lines, "\n")}}
+		rep.Blocks = []reply.Block{&reply.Text{Text: strings.Join(lines, "\n")}}
 	}
 	return slackapi.RenderWithEmoji(rep, emoji)
 }

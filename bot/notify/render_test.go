@@ -7,8 +7,8 @@ import (
 	"time"
 
 	slackapi "mfbot/adapters/slack"
-	"mfbot/commands"
 	"mfbot/incident"
+	"mfbot/reply"
 )
 
 func TestRootOfOtherSources(t *testing.T) {
@@ -18,7 +18,7 @@ func TestRootOfOtherSources(t *testing.T) {
 		Kind: incident.SignalDown, Time: t0, Detail: "last position 7 min ago",
 	})
 	check := Presentation{TargetLabel: "Check", Reason: "7 min old",
-		Actions: []PresentedAction{{Action: commands.Action{Label: "Mute 1h", Command: "prod mute positions_received 1h"}}}}
+		Actions: []PresentedAction{{Action: reply.Action{Label: "Mute 1h", Command: "prod mute positions_received 1h"}}}}
 	rep, emoji := rootReply(inc, check)
 	if emoji != "🔴" || rep.Title != "positions_received in prod: 7 min old" || len(rep.Actions) != 1 {
 		t.Errorf("root: %q %q %+v", emoji, rep.Title, rep.Actions)

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"mfbot/bot/notify"
-	"mfbot/commands"
 	"mfbot/incident"
+	"mfbot/reply"
 )
 
 // DockerSource is the Docker engines of every environment as a source of
@@ -68,19 +68,19 @@ func (s DockerSource) Opened(ctx context.Context, inc *incident.Incident, sig in
 // Logs, Restart and Mute 1h.
 func (DockerSource) Present(inc *incident.Incident) notify.Presentation {
 	k := inc.Key
-	p := notify.Presentation{TargetLabel: "Service", Thread: &commands.Target{Env: k.Env, Service: k.Target}}
+	p := notify.Presentation{TargetLabel: "Service", Thread: &reply.Target{Env: k.Env, Service: k.Target}}
 	if inc.Reason == incident.SignalCrashed || inc.Reason == incident.SignalOOMKilled || inc.ExitCode != 0 {
-		p.Fields = append(p.Fields, commands.Field{Label: "Exit code", Value: strconv.Itoa(inc.ExitCode)})
+		p.Fields = append(p.Fields, reply.Field{Label: "Exit code", Value: strconv.Itoa(inc.ExitCode)})
 	}
 	oom := "no"
 	if inc.OOM {
 		oom = "yes"
 	}
-	p.Fields = append(p.Fields, commands.Field{Label: "OOM-killed", Value: oom})
+	p.Fields = append(p.Fields, reply.Field{Label: "OOM-killed", Value: oom})
 	p.Actions = []notify.PresentedAction{
-		{Action: commands.Action{Label: "Logs", Command: fmt.Sprintf("%s logs %s --tail %d", k.Env, k.Target, LogsTail)}, KeepWhenClosed: true},
-		{Action: commands.Action{Label: "Restart", Command: k.Env + " restart " + k.Target, Style: "danger"}},
-		{Action: commands.Action{Label: "Mute 1h", Command: k.Env + " mute " + k.Target + " 1h"}},
+		{Action: reply.Action{Label: "Logs", Command: fmt.Sprintf("%s logs %s --tail %d", k.Env, k.Target, LogsTail)}, KeepWhenClosed: true},
+		{Action: reply.Action{Label: "Restart", Command: k.Env + " restart " + k.Target, Style: "danger"}},
+		{Action: reply.Action{Label: "Mute 1h", Command: k.Env + " mute " + k.Target + " 1h"}},
 	}
 	return p
 }

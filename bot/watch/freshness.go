@@ -10,10 +10,10 @@ import (
 	"unicode/utf8"
 
 	"mfbot/bot/notify"
-	"mfbot/commands"
 	"mfbot/freshness"
 	"mfbot/human"
 	"mfbot/incident"
+	"mfbot/reply"
 )
 
 // SourceFreshness is the Source of the keys of the freshness watcher's
@@ -293,10 +293,10 @@ func (s *FreshnessSource) Present(inc *incident.Incident) notify.Presentation {
 	k := inc.Key
 	check := k.Target
 	env := s.env(k.Env)
-	p := notify.Presentation{TargetLabel: "Check", Reason: FreshnessReason(inc), Thread: &commands.Target{Env: k.Env}}
-	p.Fields = append(p.Fields, commands.Field{Label: "What", Value: freshness.Label(check)})
+	p := notify.Presentation{TargetLabel: "Check", Reason: FreshnessReason(inc), Thread: &reply.Target{Env: k.Env}}
+	p.Fields = append(p.Fields, reply.Field{Label: "What", Value: freshness.Label(check)})
 	if limit := s.limit(check); limit > 0 {
-		p.Fields = append(p.Fields, commands.Field{Label: "Limit", Value: human.Duration(limit)})
+		p.Fields = append(p.Fields, reply.Field{Label: "Limit", Value: human.Duration(limit)})
 	}
 	if check == freshness.CheckDatabase {
 		p.Thread.Service = env.DBService
@@ -304,12 +304,12 @@ func (s *FreshnessSource) Present(inc *incident.Incident) notify.Presentation {
 		p.Thread.Service = env.AppService
 	}
 	p.Actions = []notify.PresentedAction{
-		{Action: commands.Action{Label: "Health", Command: k.Env + " health"}, KeepWhenClosed: true},
+		{Action: reply.Action{Label: "Health", Command: k.Env + " health"}, KeepWhenClosed: true},
 	}
 	if check == freshness.CheckDatabase {
-		p.Actions = append(p.Actions, notify.PresentedAction{Action: commands.Action{Label: "DB status", Command: k.Env + " db status"}})
+		p.Actions = append(p.Actions, notify.PresentedAction{Action: reply.Action{Label: "DB status", Command: k.Env + " db status"}})
 	}
-	p.Actions = append(p.Actions, notify.PresentedAction{Action: commands.Action{Label: "Mute 1h", Command: k.Env + " mute " + check + " 1h"}})
+	p.Actions = append(p.Actions, notify.PresentedAction{Action: reply.Action{Label: "Mute 1h", Command: k.Env + " mute " + check + " 1h"}})
 	return p
 }
 

@@ -1,4 +1,9 @@
-package commands
+// Package reply is the transport-neutral answer to a command or an alert:
+// a status, a title, blocks of text, fields, tables, code and files, and
+// the follow-up actions. The command catalogue and the notifier build
+// replies; the console and the Slack client render them. It imports
+// nothing of mfbot.
+package reply
 
 import "time"
 
