@@ -120,35 +120,3 @@ func dbRenderCases(t *testing.T) []renderCase {
 		}},
 	}
 }
-
-func TestRenderDbAndHealthGolden(t *testing.T) {
-	for _, c := range dbRenderCases(t) {
-		t.Run(c.name, func(t *testing.T) {
-			m := renderAt(c.reply, renderNow, "")
-			if err := checkLimits(m); err != nil {
-				t.Errorf("limits: %v", err)
-			}
-			c.check(t, m)
-			got := mustJSON(t, struct {
-				Text      string        `json:"text"`
-				Ephemeral bool          `json:"ephemeral"`
-				Blocks    any           `json:"blocks"`
-				Files     []fileSummary `json:"files"`
-			}{m.Text, m.Ephemeral, m.Blocks, fileSummaries(m.Files)})
-			path := filepath.Join("testdata", c.name+".golden.json")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -run TestRenderDbAndHealthGolden -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("%s differs from the rendering (go test -update to accept):\n%s", path, firstDiff(string(want), got))
-			}
-		})
-	}
-}

@@ -306,7 +306,7 @@ func fileSummaries(files []Upload) []fileSummary {
 }
 
 func TestRenderGolden(t *testing.T) {
-	for _, c := range renderCases() {
+	for _, c := range append(renderCases(), dbRenderCases(t)...) {
 		t.Run(c.name, func(t *testing.T) {
 			m := renderAt(c.reply, renderNow, "")
 			if err := checkLimits(m); err != nil {
