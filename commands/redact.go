@@ -74,9 +74,7 @@ func redactStandard(s string) string {
 			return s
 		}
 	}
-	var out strings.Builder
-	changed := false
-	last := 0 // s[:last] is in out, once changed
+	edit := redactEdit{s: s}
 	for at >= 0 {
 		start := strings.LastIndexByte(s[:at], '\n') + 1
 		end := strings.IndexByte(s[at:], '\n')
@@ -87,24 +85,14 @@ func redactStandard(s string) string {
 		}
 		line := s[start:end]
 		if redacted := redactLine(line, redactScanHints(line)); redacted != line {
-			if !changed {
-				changed = true
-				out.Grow(len(s) + 64)
-			}
-			out.WriteString(s[last:start])
-			out.WriteString(redacted)
-			last = end
+			edit.replace(start, end, redacted)
 		}
 		if end == len(s) {
 			break
 		}
 		at, _ = redactNextHint(s, end+1)
 	}
-	if !changed {
-		return s
-	}
-	out.WriteString(s[last:])
-	return out.String()
+	return edit.result()
 }
 
 func (r *Redactor) hasExtra() bool { return r != nil && len(r.extra) > 0 }
@@ -276,9 +264,7 @@ func (rule *redactRule) applyLines(s string) string {
 	if strings.IndexByte(s, '\n') < 0 {
 		return rule.apply(s)
 	}
-	var out strings.Builder
-	changed := false
-	last := 0 // s[:last] is in out, once changed
+	edit := redactEdit{s: s}
 	for start := 0; start <= len(s); {
 		end := strings.IndexByte(s[start:], '\n')
 		if end < 0 {
@@ -288,21 +274,11 @@ func (rule *redactRule) applyLines(s string) string {
 		}
 		line := s[start:end]
 		if redacted := rule.apply(line); redacted != line {
-			if !changed {
-				changed = true
-				out.Grow(len(s) + 64)
-			}
-			out.WriteString(s[last:start])
-			out.WriteString(redacted)
-			last = end
+			edit.replace(start, end, redacted)
 		}
 		start = end + 1
 	}
-	if !changed {
-		return s
-	}
-	out.WriteString(s[last:])
-	return out.String()
+	return edit.result()
 }
 
 // redactRequiredLiteral returns the longest literal string that every match
