@@ -26,12 +26,23 @@ const stackSecret = "Sup3rS3cr3t-test"
 // default environment; no other variable is read).
 func catalogueFor(t *testing.T, stack testenv.Stack, dockerHost string) *commands.Catalogue {
 	t.Helper()
-	cfg, err := config.Load(stack.WriteConfig(t, ""), func(name string) (string, bool) {
+	return catalogueFromFile(t, stack.WriteConfig(t, ""), func(name string) (string, bool) {
 		if name == "DOCKER_HOST" && dockerHost != "" {
 			return dockerHost, true
 		}
 		return "", false
 	})
+}
+
+// catalogueFromFile builds the catalogue of a configuration file, wired as
+// mfbot wires it (each environment's engine, and its app when app_url is
+// set); lookup gives the environment variables (nil: none).
+func catalogueFromFile(t *testing.T, path string, lookup func(string) (string, bool)) *commands.Catalogue {
+	t.Helper()
+	if lookup == nil {
+		lookup = func(string) (string, bool) { return "", false }
+	}
+	cfg, err := config.Load(path, lookup)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +53,11 @@ func catalogueFor(t *testing.T, stack testenv.Stack, dockerHost string) *command
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { engine.Close() })
-		envs = append(envs, &commands.Environment{Config: e, Docker: engine, App: monitorfish.New(e.AppURL, 0)})
+		env := &commands.Environment{Config: e, Docker: engine}
+		if e.AppURL != "" {
+			env.App = monitorfish.New(e.AppURL, 0)
+		}
+		envs = append(envs, env)
 	}
 	c, err := commands.New(cfg, envs, commands.Options{})
 	if err != nil {

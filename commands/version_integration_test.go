@@ -11,9 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"mfbot/adapters/docker"
-	"mfbot/commands"
-	"mfbot/config"
 	"mfbot/reply"
 	"mfbot/testenv"
 )
@@ -47,7 +44,7 @@ func TestVersionAndStatusWhenTheTagMovedToAnotherImage(t *testing.T) {
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c := catalogueFromFile(t, path)
+	c := catalogueFromFile(t, path, nil)
 
 	// The tag still names the running image: nothing to say.
 	rep := run(t, c, "version app", false)
@@ -93,30 +90,6 @@ func TestVersionAndStatusWhenTheTagMovedToAnotherImage(t *testing.T) {
 	if got, want := rowOf(t, rep, "app")[5], tag+" (tag moved)"; got != want {
 		t.Errorf("status image %q, want %q:\n%s", got, want, text(rep))
 	}
-}
-
-// catalogueFromFile builds the catalogue of a configuration file on the
-// local engine.
-func catalogueFromFile(t *testing.T, path string) *commands.Catalogue {
-	t.Helper()
-	cfg, err := config.Load(path, func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	var envs []*commands.Environment
-	for _, e := range cfg.Environments {
-		engine, err := docker.New(docker.Options{Host: e.DockerHost})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { engine.Close() })
-		envs = append(envs, &commands.Environment{Config: e, Docker: engine})
-	}
-	c, err := commands.New(cfg, envs, commands.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 func randomSuffix(t *testing.T) string {
