@@ -39,14 +39,12 @@ type fakeFacts struct {
 	drop         bool
 	err          error
 	hang         bool
-	calls        int
 }
 
 func (f *fakeFacts) set(fn func(*fakeFacts)) { f.mu.Lock(); fn(f); f.mu.Unlock() }
 
 func (f *fakeFacts) read(ctx context.Context) (freshness.Facts, error) {
 	f.mu.Lock()
-	f.calls++
 	hang, err, age, drop := f.hang, f.err, f.positionsAge, f.drop
 	f.mu.Unlock()
 	if hang {
@@ -70,8 +68,6 @@ func (f *fakeFacts) read(ctx context.Context) (freshness.Facts, error) {
 
 func (f *fakeFacts) Healthcheck(ctx context.Context) (freshness.Facts, error) { return f.read(ctx) }
 func (f *fakeFacts) Freshness(ctx context.Context) (freshness.Facts, error)   { return f.read(ctx) }
-
-func (f *fakeFacts) callCount() int { f.mu.Lock(); defer f.mu.Unlock(); return f.calls }
 
 // poll is the signals of one reading, by check.
 type poll map[string]incident.Signal
