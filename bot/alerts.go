@@ -26,6 +26,15 @@ type Source interface {
 	Opened(ctx context.Context, inc *incident.Incident, s incident.Signal) []incident.ThreadPost
 }
 
+// CursorKeeper is a Source whose signals do not all move its cursor: it
+// says which time a signal's recording moves the cursor to, and whether
+// it does (a poll's "API answering" does not: runs older than it may not
+// be recorded yet). A Source without it moves the cursor to every
+// signal's time.
+type CursorKeeper interface {
+	CursorAt(s incident.Signal) (at time.Time, moves bool)
+}
+
 // Presenters indexes the sources' presenters by name, for the notifier.
 func Presenters(sources []Source) map[string]notify.Presenter {
 	out := make(map[string]notify.Presenter, len(sources))
@@ -101,8 +110,8 @@ func (a *Alerts) record(ctx context.Context, s incident.Signal) {
 	}
 	// The cursor moves only once the signal is saved: after a crash the
 	// watcher replays from here, nothing recorded is lost or counted twice.
-	if a.SaveCursor != nil {
-		if err := a.SaveCursor(ctx, s.Env, s.Source, s.Time); err != nil {
+	if at, moves := a.cursorAt(s); moves && a.SaveCursor != nil {
+		if err := a.SaveCursor(ctx, s.Env, s.Source, at); err != nil {
 			a.Log.Error("cannot save the watcher's cursor", "err", err)
 		}
 	}
@@ -114,6 +123,16 @@ func (a *Alerts) record(ctx context.Context, s incident.Signal) {
 		a.startThread(ctx, inc, s)
 	}
 	a.notify()
+}
+
+// cursorAt says where recording s moves its source's cursor.
+func (a *Alerts) cursorAt(s incident.Signal) (time.Time, bool) {
+	for _, src := range a.Sources {
+		if keeper, ok := src.(CursorKeeper); ok && src.Name() == s.Source {
+			return keeper.CursorAt(s)
+		}
+	}
+	return s.Time, true
 }
 
 // startThread queues what the incident's source puts first in its thread.

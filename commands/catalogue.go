@@ -19,6 +19,7 @@ import (
 	"mfbot/database"
 	"mfbot/freshness"
 	"mfbot/mute"
+	"mfbot/pipeline"
 	"mfbot/reply"
 )
 
@@ -32,6 +33,9 @@ type Environment struct {
 	// no database is configured (ENV_DB_URL / database_url). Never a typed
 	// nil: wire leaves it nil.
 	DB database.Reader
+	// Pipeline is the environment's Prefect; nil when no Prefect is
+	// configured (PREFECT_API_URL / prefect_url). Never a typed nil.
+	Pipeline pipeline.API
 }
 
 // AppProbe reads the MonitorFish backend's own HTTP endpoints.

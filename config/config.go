@@ -117,6 +117,11 @@ type Service struct {
 type Prefect struct {
 	URL    string // without trailing slash
 	Flavor string // PrefectGraphQL or PrefectREST
+	UIURL  string // prefect_ui_url: the Prefect UI, for links to runs; "" = no links
+	// AuthString is PREFECT_SERVER_API_AUTH_STRING ("user:password", HTTP
+	// basic auth, Prefect ≥ 3.1.8); APIKey is PREFECT_API_KEY (Prefect
+	// Cloud, a bearer token). From the environment only.
+	AuthString, APIKey Secret
 }
 
 // Prefect API flavors.

@@ -28,12 +28,16 @@ const (
 	SignalOOMKilled SignalKind = "oom"       // killed by the kernel for memory
 	SignalUnhealthy SignalKind = "unhealthy" // healthcheck failing
 	SignalDown      SignalKind = "down"      // absent or stopped when it should run (reconciliation)
+	SignalFailed    SignalKind = "failed"    // a job ended in failure (a flow run): each one counts
 	// Conditions found by polling: reported at every poll while they last.
 	SignalFailing     SignalKind = "failing"     // a check fails (data stale, a sudden drop, an endpoint in error)
 	SignalUnreachable SignalKind = "unreachable" // a dependency does not answer (database, API)
 	// Signs of life.
 	SignalHealthy SignalKind = "healthy" // healthcheck passing, check passing, dependency answering
 	SignalRunning SignalKind = "running" // started (for targets without a healthcheck)
+	// SignalSucceeded: a job of the target completed (a flow run): a
+	// definite recovery, closing the incident at once.
+	SignalSucceeded SignalKind = "succeeded"
 	// Neutral.
 	SignalStopped SignalKind = "stopped" // stopped on purpose (an operator, mfbot): not a failure
 )
@@ -41,7 +45,7 @@ const (
 // IsFailure says whether a signal opens or feeds an incident.
 func (k SignalKind) IsFailure() bool {
 	return k == SignalCrashed || k == SignalOOMKilled || k == SignalUnhealthy || k == SignalDown ||
-		k == SignalFailing || k == SignalUnreachable
+		k == SignalFailed || k == SignalFailing || k == SignalUnreachable
 }
 
 // IsCondition says whether a failure is a lasting condition rather than
@@ -62,6 +66,9 @@ type Signal struct {
 	// "healthy" counts as recovery, not a mere start.
 	HasHealthcheck bool
 	Detail         string // e.g. the image, the last healthcheck output
+	// Ref is what the failure is about, for the alert's buttons: a flow
+	// run's ID ("" = nothing beyond the target).
+	Ref string
 }
 
 // State of an incident.
@@ -89,6 +96,7 @@ type Incident struct {
 	OOM       bool      // any failure was an OOM kill
 	Reason    SignalKind
 	Detail    string
+	Ref       string // the last failure's Signal.Ref
 	// UpSince is when the target was last seen up while the incident is
 	// open (zero: not up); recovery is declared RecoveryAfter later.
 	UpSince  time.Time

@@ -77,6 +77,16 @@ func Apply(r Rules, open *Incident, s Signal) (*Incident, Change) {
 		inc.UpSince = s.Time
 		inc.note(s.Time, "%s", describe(s))
 		return inc, ChangeUp
+	case s.Kind == SignalSucceeded:
+		// Only a success after the last failure recovers: runs are not
+		// always seen in the order they ended.
+		if !s.Time.After(open.LastSeen) {
+			return open, ChangeNone
+		}
+		inc := clone(open)
+		inc.State, inc.ClosedAt, inc.UpSince = StateRecovered, s.Time, time.Time{}
+		inc.note(s.Time, "%s", describe(s))
+		return inc, ChangeRecovered
 	case s.Kind == SignalStopped:
 		inc := clone(open)
 		inc.State, inc.ClosedAt, inc.UpSince = StateResolved, s.Time, time.Time{}
@@ -111,6 +121,7 @@ func fail(r Rules, inc *Incident, s Signal) {
 	if s.Detail != "" {
 		inc.Detail = s.Detail
 	}
+	inc.Ref = s.Ref
 	// Keep only the failures inside the window: the crash-loop test is
 	// "N failures within W", and the slice stays short.
 	recent := inc.Failures[:0:0]
@@ -145,7 +156,7 @@ func describe(s Signal) string {
 			return "unhealthy: " + s.Detail
 		}
 		return "unhealthy"
-	case SignalDown, SignalFailing, SignalUnreachable:
+	case SignalDown, SignalFailed, SignalFailing, SignalUnreachable:
 		if s.Detail != "" {
 			return string(s.Kind) + ": " + s.Detail
 		}
@@ -157,6 +168,11 @@ func describe(s Signal) string {
 		return "healthy again"
 	case SignalRunning:
 		return "running again"
+	case SignalSucceeded:
+		if s.Detail != "" {
+			return "recovered: " + s.Detail
+		}
+		return "recovered: succeeded"
 	}
 	return string(s.Kind)
 }

@@ -188,3 +188,36 @@ func TestPolledConditionIsOneFailure(t *testing.T) {
 		t.Fatalf("unreachable: %s %+v", change, other)
 	}
 }
+
+func TestFlowRunsFailAndASuccessRecoversAtOnce(t *testing.T) {
+	flow := Key{Env: "prod", Source: "prefect", Target: "logbook"}
+	run := func(kind SignalKind, d time.Duration, ref string) Signal {
+		return Signal{Key: flow, Kind: kind, Time: at(d), Ref: ref, Detail: "run " + ref}
+	}
+	var inc *Incident
+	var ch Change
+	for i, d := range []time.Duration{0, time.Minute, 2 * time.Minute, 3 * time.Minute, 4 * time.Minute} {
+		inc, ch = Apply(Rules{CrashLoopRestarts: 100}, inc, run(SignalFailed, d, "r"+string(rune('1'+i))))
+		if i == 0 && ch != ChangeOpened || i > 0 && ch != ChangeRecurred {
+			t.Fatalf("failure %d: %v", i, ch)
+		}
+	}
+	if inc.Count != 5 || inc.Ref != "r5" || inc.Detail != "run r5" || inc.Reason != SignalFailed {
+		t.Fatalf("five failures: %+v", inc)
+	}
+	// A success that ended before the last failure recovers nothing.
+	if _, ch := Apply(Rules{}, inc, run(SignalSucceeded, 3*time.Minute+30*time.Second, "late")); ch != ChangeNone {
+		t.Fatalf("an older success: %v", ch)
+	}
+	done, ch := Apply(Rules{}, inc, run(SignalSucceeded, 5*time.Minute, "ok"))
+	if ch != ChangeRecovered || done.State != StateRecovered || !done.ClosedAt.Equal(at(5*time.Minute)) {
+		t.Fatalf("success: %v %+v", ch, done)
+	}
+	if got := done.Timeline[len(done.Timeline)-1].Text; got != "recovered: run ok" {
+		t.Errorf("timeline: %q", got)
+	}
+	// With nothing open, a success is nothing.
+	if none, ch := Apply(Rules{}, nil, run(SignalSucceeded, 0, "x")); none != nil || ch != ChangeNone {
+		t.Error("a success without an incident")
+	}
+}

@@ -30,7 +30,8 @@ type timelineEntry struct {
 	Text string `json:"text"`
 }
 
-// incidentRow is an incident as the insert and update take it, without
+// incidentRow is an incident as the insert and update take it (ref
+// last), without
 // the trailing saved_at / id / version.
 func incidentRow(inc *incident.Incident) ([]any, error) {
 	first, err := toNanos(inc.FirstSeen)
@@ -69,7 +70,7 @@ func incidentRow(inc *incident.Incident) ([]any, error) {
 	}
 	return []any{inc.Key.Env, inc.Key.Source, inc.Key.Target, string(inc.State), boolInt(inc.State.Closed()),
 		first, nulls[0], nulls[1], nulls[2], inc.Count, inc.ExitCode, boolInt(inc.OOM),
-		string(inc.Reason), inc.Detail, string(failuresJSON), string(timelineJSON), inc.Noted}, nil
+		string(inc.Reason), inc.Detail, string(failuresJSON), string(timelineJSON), inc.Noted, inc.Ref}, nil
 }
 
 // SaveIncident inserts inc (ID 0), setting inc.ID, or updates it when its
@@ -192,7 +193,7 @@ func scanIncident(row scanner) (*incident.Incident, error) {
 	var last, closed, upSince sql.NullInt64
 	var oom int
 	err := row.Scan(&inc.ID, &inc.Key.Env, &inc.Key.Source, &inc.Key.Target, &state, &first, &last, &closed, &upSince,
-		&inc.Count, &inc.ExitCode, &oom, &reason, &inc.Detail, &failuresJSON, &timelineJSON, &inc.Noted, &inc.Version)
+		&inc.Count, &inc.ExitCode, &oom, &reason, &inc.Detail, &failuresJSON, &timelineJSON, &inc.Noted, &inc.Version, &inc.Ref)
 	if err != nil {
 		return nil, err
 	}

@@ -27,9 +27,12 @@ func TestIncidentRoundTrip(t *testing.T) {
 	r := incident.Rules{}
 	inc, _ := incident.Apply(r, nil, crash(appKey, incT0))
 	oom := crash(appKey, incT0.Add(time.Minute))
-	oom.Kind, oom.ExitCode, oom.OOM = incident.SignalOOMKilled, 137, true
+	oom.Kind, oom.ExitCode, oom.OOM, oom.Ref = incident.SignalOOMKilled, 137, true, "run-42"
 	inc, _ = incident.Apply(r, inc, oom)
 	inc, _ = incident.Apply(r, inc, incident.Signal{Key: appKey, Kind: incident.SignalHealthy, Time: incT0.Add(2 * time.Minute)})
+	if inc.Ref != "run-42" {
+		t.Fatalf("ref not kept: %+v", inc)
+	}
 	if err := s.SaveIncident(ctx, inc); err != nil {
 		t.Fatal(err)
 	}

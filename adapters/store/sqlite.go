@@ -229,6 +229,9 @@ CREATE TABLE watch_cursors (
 		{6, "the moment a thread is about", `
 ALTER TABLE thread_targets ADD COLUMN at_ns INTEGER NOT NULL DEFAULT 0;
 `},
+		{7, "what an incident's last failure is about", `
+ALTER TABLE incidents ADD COLUMN ref TEXT NOT NULL DEFAULT '';
+`},
 	}
 }
 
@@ -287,12 +290,12 @@ ON CONFLICT (channel, ts) DO UPDATE SET env = excluded.env, service = excluded.s
 
 		insertIncident: `
 INSERT INTO incidents (env, source, target, state, closed, first_ns, last_ns, closed_ns, up_since_ns,
-	count, exit_code, oom, reason, detail, failures, timeline, noted, version, saved_ns)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
+	count, exit_code, oom, reason, detail, failures, timeline, noted, ref, version, saved_ns)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
 		updateIncident: `
 UPDATE incidents SET env = ?, source = ?, target = ?, state = ?, closed = ?, first_ns = ?, last_ns = ?,
 	closed_ns = ?, up_since_ns = ?, count = ?, exit_code = ?, oom = ?, reason = ?, detail = ?,
-	failures = ?, timeline = ?, noted = ?, version = version + 1, saved_ns = ?
+	failures = ?, timeline = ?, noted = ?, ref = ?, version = version + 1, saved_ns = ?
 WHERE id = ? AND version = ?`,
 		selectIncident:  `SELECT ` + incidentColumns + ` FROM incidents WHERE id = ?`,
 		openIncident:    `SELECT ` + incidentColumns + ` FROM incidents WHERE env = ? AND source = ? AND target = ? AND closed = 0`,
@@ -328,7 +331,7 @@ WHERE incident_id = ? AND done_ns IS NULL ORDER BY id`,
 // The columns scanIncident and scanNotification read, in order.
 const (
 	incidentColumns = `id, env, source, target, state, first_ns, last_ns, closed_ns, up_since_ns,
-	count, exit_code, oom, reason, detail, failures, timeline, noted, version`
+	count, exit_code, oom, reason, detail, failures, timeline, noted, version, ref`
 	notificationColumns = `incident_id, channel, root_ts, notified_version, last_update_ns,
 	posting_since_ns, timeline_sent, held`
 )

@@ -107,7 +107,7 @@ type queries struct {
 	selectThreadTarget string // channel, ts → env, service, at
 	purgeThreadTargets string // older_than
 
-	insertIncident  string // env, source, target, state, closed, first, last, closed_at, up_since, count, exit_code, oom, reason, detail, failures, timeline, noted, saved_at
+	insertIncident  string // env, source, target, state, closed, first, last, closed_at, up_since, count, exit_code, oom, reason, detail, failures, timeline, noted, ref, saved_at
 	updateIncident  string // the insert's columns, then id, version read
 	selectIncident  string // id → incidentColumns
 	openIncident    string // env, source, target → incidentColumns
