@@ -64,7 +64,7 @@ type Run struct {
 
 // TaskRun is a task run of a flow run.
 type TaskRun struct {
-	ID, FlowRunID, Name string
+	ID, FlowRunID, Name  string
 	StateType, StateName string
 	Message              string
 	Start, End           time.Time
