@@ -1,3 +1,5 @@
+// Package prefect talks to the Prefect API of one environment: Prefect
+// Server 1 over GraphQL, Prefect 2/3 over REST, both behind pipeline.API.
 package prefect
 
 import (
