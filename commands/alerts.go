@@ -11,6 +11,7 @@ import (
 	"mfbot/freshness"
 	"mfbot/human"
 	"mfbot/mute"
+	"mfbot/pipeline"
 	"mfbot/reply"
 )
 
@@ -38,7 +39,7 @@ func (c *Catalogue) mute(ctx context.Context, call *call) (reply.Reply, error) {
 	if c.mutes == nil {
 		return reply.Reply{}, fmt.Errorf("mutes need the store (MFBOT_STORE), which is not open")
 	}
-	target, d, reason, err := c.muteArgs(call)
+	target, d, reason, err := c.muteArgs(ctx, call)
 	if err != nil {
 		return reply.Reply{}, err
 	}
@@ -62,14 +63,13 @@ func (c *Catalogue) mute(ctx context.Context, call *call) (reply.Reply, error) {
 	}, nil
 }
 
-// muteArgs reads and checks `<svc|all> <duration> [reason words]`.
-func (c *Catalogue) muteArgs(call *call) (target string, d time.Duration, reason string, err error) {
+// muteArgs reads and checks `<svc|check|flow|all> <duration> [reason words]`.
+func (c *Catalogue) muteArgs(ctx context.Context, call *call) (target string, d time.Duration, reason string, err error) {
 	pos := call.args.Positional
 	if len(pos) < 2 {
 		return "", 0, "", &UsageError{Msg: "mute needs a target and a duration, e.g. `mute app 1h deploying`."}
 	}
-	target = strings.ToLower(pos[0])
-	if err := checkMuteTarget(call.env.Config, pos[0]); err != nil {
+	if target, err = c.muteTarget(ctx, call, pos[0]); err != nil {
 		return "", 0, "", err
 	}
 	d, perr := parseMuteDuration(pos[1])
@@ -116,8 +116,8 @@ func (c *Catalogue) unmute(ctx context.Context, call *call) (reply.Reply, error)
 	switch len(call.args.Positional) {
 	case 0:
 	case 1:
-		target = strings.ToLower(call.args.Positional[0])
-		if err := checkMuteTarget(call.env.Config, call.args.Positional[0]); err != nil {
+		var err error
+		if target, err = c.muteTarget(ctx, call, call.args.Positional[0]); err != nil {
 			return reply.Reply{}, err
 		}
 	default:
@@ -188,7 +188,44 @@ func (c *Catalogue) incidentsVerb(ctx context.Context, _ *call) (reply.Reply, er
 func MutePolicy(cfg *config.Config, store mute.Store) mute.Policy {
 	p := mute.Policy{Store: store}
 	for _, m := range cfg.Mutes {
-		p.Configured = append(p.Configured, mute.Mute{Env: m.Env, Target: m.Target, Until: m.Until, Reason: m.Reason, By: mute.ByConfiguration})
+		for _, target := range configuredMuteTargets(cfg, m) {
+			p.Configured = append(p.Configured, mute.Mute{Env: m.Env, Target: target, Until: m.Until, Reason: m.Reason, By: mute.ByConfiguration})
+		}
 	}
 	return p
+}
+
+// configuredMuteTargets says which incident targets a mute of the file
+// covers: a group is its services ("pipeline" = pipeline-server and
+// pipeline-flows); a service, a check, "all" and "prefect-api" are
+// themselves; any other name is a flow's, written as Prefect shows it
+// ("Monitorfish - Scrape legipeche") and keyed as its incidents are
+// ("scrape-legipeche").
+func configuredMuteTargets(cfg *config.Config, m config.Mute) []string {
+	target := strings.ToLower(strings.TrimSpace(m.Target))
+	if target == mute.All || target == prefectAPITarget || slices.Contains(muteChecks, target) {
+		return []string{target}
+	}
+	var services []string
+	isService := false
+	for _, env := range cfg.Environments {
+		if m.Env != "" && env.Name != m.Env {
+			continue
+		}
+		if _, ok := env.Service(target); ok {
+			isService = true
+		}
+		for _, member := range env.Groups[target] {
+			if !slices.Contains(services, member) {
+				services = append(services, member)
+			}
+		}
+	}
+	switch {
+	case isService:
+		return []string{target}
+	case len(services) > 0:
+		return services
+	}
+	return []string{pipeline.Target(m.Target)}
 }

@@ -150,6 +150,12 @@ type verb struct {
 	target   targetRule
 	mutating bool
 	run      func(ctx context.Context, call *call) (reply.Reply, error)
+	// beforeConfirm, when set, runs before a confirmation is asked: it
+	// refuses what cannot run (bad input, an ambiguous flow name, a
+	// dependency not configured), so that no confirmation is created for
+	// it, and may resolve the arguments and set call.prompt so that the
+	// confirmation names exactly what will run. ok false: rep says why.
+	beforeConfirm func(ctx context.Context, call *call) (rep reply.Reply, ok bool)
 }
 
 // targetRule says whether a verb takes a service.
@@ -172,6 +178,8 @@ type call struct {
 	// came from it (zero otherwise).
 	around  time.Time
 	request Request
+	// prompt, when set (by beforeConfirm), is the confirmation's question.
+	prompt string
 }
 
 // Run parses, authorizes and runs one command line. It never panics on bad
@@ -197,6 +205,11 @@ func (c *Catalogue) runCall(ctx context.Context, call *call) reply.Reply {
 		return denial(err)
 	}
 	if call.verb.mutating && !call.request.Confirmed {
+		if call.verb.beforeConfirm != nil {
+			if rep, ok := call.verb.beforeConfirm(ctx, call); !ok {
+				return rep
+			}
+		}
 		return c.askConfirmation(ctx, call)
 	}
 	if c.cfg.Limits.CommandTimeout > 0 && !call.verb.mutating {
@@ -295,12 +308,14 @@ func (c *Catalogue) parse(req Request) (*call, reply.Reply, bool) {
 	if len(tokens) == 0 {
 		return nil, usageReply(nil, "Missing command after the environment. Try `help`."), false
 	}
-	name := strings.ToLower(tokens[0])
-	v := c.verbs[name]
+	v, rest := c.lookupVerb(tokens)
 	if v == nil {
+		if family := c.verbsUnder(tokens[0]); len(family) > 0 {
+			return nil, usageReply(nil, fmt.Sprintf("%s what? %s.", strings.ToLower(tokens[0]), strings.Join(usages(family), " · "))), false
+		}
 		return nil, usageReply(nil, fmt.Sprintf("Unknown command %q. Commands: %s.", tokens[0], strings.Join(c.verbNames(), ", "))), false
 	}
-	args, err := ParseFlags(tokens[1:], v.flags)
+	args, err := ParseFlags(rest, v.flags)
 	if err != nil {
 		return nil, usageReply(v, err.Error()), false
 	}
@@ -358,6 +373,37 @@ func (c *Catalogue) pickEnvironment(tokens []string, def *reply.Target) (*Enviro
 	return e, tokens, reply.Reply{}, true
 }
 
+// lookupVerb finds the verb a command starts with, two words ("flow
+// run", "run logs") before one, and returns the tokens after it.
+func (c *Catalogue) lookupVerb(tokens []string) (*verb, []string) {
+	if len(tokens) > 1 {
+		if v := c.verbs[strings.ToLower(tokens[0]+" "+tokens[1])]; v != nil {
+			return v, tokens[2:]
+		}
+	}
+	return c.verbs[strings.ToLower(tokens[0])], tokens[1:]
+}
+
+// verbsUnder lists, by name, the two-word verbs whose first word is word
+// ("flow": flow pause, flow resume, flow run).
+func (c *Catalogue) verbsUnder(word string) []*verb {
+	var out []*verb
+	for _, name := range c.verbNames() {
+		if strings.HasPrefix(name, strings.ToLower(word)+" ") {
+			out = append(out, c.verbs[name])
+		}
+	}
+	return out
+}
+
+func usages(verbs []*verb) []string {
+	out := make([]string, len(verbs))
+	for i, v := range verbs {
+		out[i] = v.usage
+	}
+	return out
+}
+
 func (c *Catalogue) verbNames() []string {
 	names := make([]string, 0, len(c.verbs))
 	for n := range c.verbs {
@@ -408,6 +454,9 @@ func quoteIfNeeded(s string) string {
 }
 
 func (c *Catalogue) confirmPrompt(call *call) string {
+	if call.prompt != "" {
+		return call.prompt
+	}
 	what := call.verb.name
 	if call.service != nil {
 		what += " " + call.service.Name

@@ -68,3 +68,21 @@ func TestConfiguredMutesAreListedAndApplied(t *testing.T) {
 		}
 	}
 }
+
+// Configured mutes name groups and flows as operators write them; the
+// policy covers the incidents' own targets.
+func TestConfiguredMutesOfGroupsAndFlows(t *testing.T) {
+	until := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	cfg := loadConfig(t, "environments:\n  prod: {}\nmutes:\n"+
+		"  - {env: prod, target: pipeline, until: "+until+"}\n"+
+		"  - {target: Monitorfish - Scrape legipeche, until: "+until+"}\n"+
+		"  - {target: prefect-api, until: "+until+"}\n")
+	p := MutePolicy(cfg, nil)
+	now := time.Now()
+	for target, want := range map[string]bool{"pipeline-server": true, "pipeline-flows": true, "app": false,
+		"scrape-legipeche": true, "logbook": false, "prefect-api": true} {
+		if got, _ := p.Muted(context.Background(), "prod", target, now); got != want {
+			t.Errorf("%s muted = %v, want %v", target, got, want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"mfbot/reply"
+	"slices"
 	"strings"
 	"time"
 )
@@ -13,7 +14,7 @@ func (c *Catalogue) catalogue() []*verb {
 	lim := c.cfg.Limits
 	tail := FlagSpec{Name: "tail", Kind: FlagInt, Unit: "lines", Min: 1, Max: lim.MaxTail, Help: fmt.Sprintf("last N lines (default %d, at most %d)", lim.DefaultTail, lim.MaxTail)}
 	since := FlagSpec{Name: "since", Kind: FlagDuration, MaxDuration: lim.MaxSince, Help: "only lines newer than this (30s, 15m, 2h, 1d)"}
-	return []*verb{
+	return slices.Concat([]*verb{
 		{name: "help", usage: "help [command]", summary: "list the commands, or explain one", target: freeArgs, run: c.help},
 		{name: "status", usage: "status", summary: "every service at a glance: state, health, uptime, image, restarts", target: noTarget, run: c.status},
 		{name: "ps", usage: "ps", summary: "the stack's containers", target: noTarget, run: c.ps},
@@ -54,12 +55,12 @@ func (c *Catalogue) catalogue() []*verb {
 		{name: "inspect", usage: "inspect <service>", summary: "configuration and state of a container, secrets masked", target: serviceTarget, run: c.inspect},
 		{name: "volumes", usage: "volumes", summary: "the stack's volumes", target: noTarget, run: c.volumes},
 		{
-			name: "mute", usage: "mute <service|check|all> <duration> [reason]", summary: "silence alerts for a while (a maintenance window); incidents are still recorded",
-			examples: []string{"mute app 1h deploying v1.54", "mute positions-received 2h AIS feed down upstream", "prod mute all 30m"},
+			name: "mute", usage: "mute <service|check|flow|all> <duration> [reason]", summary: "silence alerts for a while (a maintenance window); incidents are still recorded",
+			examples: []string{"mute app 1h deploying v1.54", "mute positions-received 2h AIS feed down upstream", "mute logbook 2h FTP server down upstream", "prod mute all 30m"},
 			target:   freeArgs, mutating: true, run: c.mute,
 		},
 		{
-			name: "unmute", usage: "unmute [service|check|all]", summary: "end mutes early (all of the environment's when no target is given)",
+			name: "unmute", usage: "unmute [service|check|flow|all]", summary: "end mutes early (all of the environment's when no target is given)",
 			target: freeArgs, mutating: true, run: c.unmute,
 		},
 		{name: "incidents", usage: "incidents", summary: "open incidents and active mutes", target: noTarget, run: c.incidentsVerb},
@@ -71,14 +72,22 @@ func (c *Catalogue) catalogue() []*verb {
 		{name: "version", usage: "version [service]", summary: "image reference, tag, digest and creation; the app's /version", target: optionalTarget, run: c.version},
 		c.dbVerb(),
 		c.healthVerb(),
-	}
+	}, c.prefectVerbs(), c.pipelineVerbs())
 }
 
 func (c *Catalogue) help(_ context.Context, call *call) (reply.Reply, error) {
 	if len(call.args.Positional) > 0 {
-		v := c.verbs[strings.ToLower(call.args.Positional[0])]
+		name := strings.Join(call.args.Positional, " ")
+		v := c.verbs[strings.ToLower(name)]
+		if family := c.verbsUnder(name); v == nil && len(family) > 0 {
+			t := &reply.Table{Header: []string{"command", "does"}}
+			for _, f := range family {
+				t.Rows = append(t.Rows, []string{f.usage, f.summary})
+			}
+			return reply.Reply{Status: reply.StatusOK, Title: "help " + strings.ToLower(name), Blocks: []reply.Block{t}}, nil
+		}
 		if v == nil {
-			return reply.Reply{}, &UsageError{Msg: fmt.Sprintf("No command %q. Commands: %s.", call.args.Positional[0], strings.Join(c.verbNames(), ", "))}
+			return reply.Reply{}, &UsageError{Msg: fmt.Sprintf("No command %q. Commands: %s.", name, strings.Join(c.verbNames(), ", "))}
 		}
 		text := v.usage + "\n" + upperFirst(v.summary) + "."
 		if v.mutating {

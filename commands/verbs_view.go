@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"mfbot/containers"
 	"mfbot/human"
+	"mfbot/pipeline"
 	"mfbot/reply"
 	"slices"
 	"strings"
@@ -15,6 +16,13 @@ import (
 // status answers `status`: one line per service, from one list call and
 // one inspect per container (run concurrently to stay under a second).
 func (c *Catalogue) status(ctx context.Context, call *call) (reply.Reply, error) {
+	// Prefect is asked while the engine is: status stays one glance.
+	pipelineNote := make(chan string, 1)
+	if api := call.env.Pipeline; api != nil {
+		go func() { pipelineNote <- pipelineSummary(ctx, api, c.now()) }()
+	} else {
+		pipelineNote <- "Prefect: not configured (PREFECT_API_URL)"
+	}
 	services, _, err := call.stack(ctx)
 	if err != nil {
 		return reply.Reply{}, err
@@ -50,14 +58,42 @@ func (c *Catalogue) status(ctx context.Context, call *call) (reply.Reply, error)
 	if call.env.Config.Database == nil {
 		notes = append(notes, "database: not configured (ENV_DB_URL)")
 	}
-	if call.env.Config.Prefect == nil {
-		notes = append(notes, "Prefect: not configured (PREFECT_API_URL)")
-	}
+	notes = append(notes, <-pipelineNote)
 	notes = append(notes, c.alertSummary(ctx, call.env.Config.Name)...)
 	if len(notes) > 0 {
 		blocks = append(blocks, &reply.Text{Text: strings.Join(notes, " · ")})
 	}
 	return reply.Reply{Status: reply.StatusOK, Title: title, Blocks: blocks}, nil
+}
+
+// statusPipelineTimeout bounds what status waits for Prefect.
+const statusPipelineTimeout = 4 * time.Second
+
+// pipelineSummary says in one line whether Prefect answers, and its last
+// failed runs.
+func pipelineSummary(ctx context.Context, api pipeline.API, now time.Time) string {
+	ctx, cancel := context.WithTimeout(ctx, statusPipelineTimeout)
+	defer cancel()
+	version, err := api.Version(ctx)
+	if err != nil {
+		return "Prefect: not answering (" + err.Error() + ")"
+	}
+	failed, err := api.Runs(ctx, pipeline.RunQuery{Failed: true, Limit: 3})
+	switch {
+	case err != nil:
+		return fmt.Sprintf("Prefect: %s answers, its runs cannot be read (%v)", version, err)
+	case len(failed) == 0:
+		return fmt.Sprintf("Prefect: %s answers, no recent failed run", version)
+	}
+	last := make([]string, len(failed))
+	for i, r := range failed {
+		at := r.EndOrStateTime()
+		if at.IsZero() {
+			at = r.ExpectedStart
+		}
+		last[i] = fmt.Sprintf("%s %s %s ago", pipeline.ShortName(r.FlowName), r.State, human.Duration(now.Sub(at)))
+	}
+	return fmt.Sprintf("Prefect: %s answers, last failed runs: %s", version, strings.Join(last, ", "))
 }
 
 // inspectAll inspects the services' containers concurrently; a container
@@ -298,6 +334,13 @@ func (c *Catalogue) inspect(ctx context.Context, call *call) (reply.Reply, error
 // volumes answers `volumes`: volumes of the compose project or mounted by
 // a container of the stack.
 func (c *Catalogue) volumes(ctx context.Context, call *call) (reply.Reply, error) {
+	// Prefect is asked while the engine is: status stays one glance.
+	pipelineNote := make(chan string, 1)
+	if api := call.env.Pipeline; api != nil {
+		go func() { pipelineNote <- pipelineSummary(ctx, api, c.now()) }()
+	} else {
+		pipelineNote <- "Prefect: not configured (PREFECT_API_URL)"
+	}
 	services, _, err := call.stack(ctx)
 	if err != nil {
 		return reply.Reply{}, err
