@@ -11,7 +11,6 @@ import (
 	"github.com/slack-go/slack"
 
 	"mfbot/adapters/postgres"
-	"mfbot/adapters/prefect"
 	"mfbot/adapters/store"
 	"mfbot/bot"
 )
@@ -50,7 +49,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		source = a.Config.Path
 	}
 	line("config", nil, fmt.Sprintf("%s, %d environment(s)", source, len(a.Config.Environments)))
-	for _, e := range a.Config.Environments {
+	for i, e := range a.Config.Environments {
 		cctx, cancel := context.WithTimeout(ctx, checkTimeout)
 		v, err := a.Engines[e.Name].Version(cctx)
 		cancel()
@@ -64,8 +63,10 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if e.Prefect == nil {
 			fmt.Fprintf(stdout, "-     prefect[%s]: not configured (PREFECT_API_URL)\n", e.Name)
 		} else {
-			err := prefect.Ping(ctx, e.Prefect.URL, e.Prefect.Flavor, checkTimeout)
-			line("prefect["+e.Name+"]", err, e.Prefect.URL)
+			cctx, cancel := context.WithTimeout(ctx, checkTimeout)
+			version, err := a.envs[i].Pipeline.Version(cctx)
+			cancel()
+			line("prefect["+e.Name+"]", err, fmt.Sprintf("%s at %s", version, e.Prefect.URL))
 		}
 	}
 	if st, err := store.Open(ctx, a.Config.Store); err != nil {

@@ -9,6 +9,7 @@ import (
 	"mfbot/adapters/docker"
 	"mfbot/adapters/monitorfish"
 	"mfbot/adapters/postgres"
+	"mfbot/adapters/prefect"
 	"mfbot/commands"
 	"mfbot/config"
 )
@@ -66,6 +67,14 @@ func wire(configPath string, log *slog.Logger) (*app, error) {
 			}
 			env.DB = db // never a typed nil: only set on success
 			a.closers = append(a.closers, func() error { db.Close(); return nil })
+		}
+		if e.Prefect != nil {
+			api, err := prefect.New(prefect.FromConfig(*e.Prefect))
+			if err != nil {
+				a.Close()
+				return nil, fmt.Errorf("environment %s: %w", e.Name, err)
+			}
+			env.Pipeline = api // never a typed nil: only set on success
 		}
 		a.envs = append(a.envs, env)
 	}

@@ -206,6 +206,15 @@ func checkPrefectFlavor(flavor string) error {
 	return nil
 }
 
+// checkPrefectAuthString checks PREFECT_SERVER_API_AUTH_STRING's form,
+// "user:password", without quoting it.
+func checkPrefectAuthString(s string) error {
+	if user, _, ok := strings.Cut(s, ":"); !ok || user == "" {
+		return errors.New(`not of the form "user:password"`)
+	}
+	return nil
+}
+
 // prefectFlavorOf tells the API flavor from the URL path, the way both
 // Prefect generations publish it.
 func prefectFlavorOf(rawURL string) (string, error) {

@@ -113,6 +113,8 @@ func (d *decoder) environment(path, name string, n *yaml.Node) Environment {
 	var (
 		databaseURLSet, databaseVariableSet bool
 		prefectURL, prefectFlavor           string
+		prefectUI                           string
+		prefectAuth, prefectKey             Secret
 		groups                              *yaml.Node // decoded once the services are known
 	)
 	d.mapping(path, n, handlers{
@@ -139,22 +141,50 @@ func (d *decoder) environment(path, name string, n *yaml.Node) Environment {
 		},
 		"prefect_url":    func(key string, v *yaml.Node) { prefectURL, _ = d.str(key, v, checkHTTPURL) },
 		"prefect_flavor": func(key string, v *yaml.Node) { prefectFlavor, _ = d.str(key, v, checkPrefectFlavor) },
-		"operators":      func(key string, v *yaml.Node) { env.Operators = d.strs(key, v, checkPrincipalID) },
-		"viewers":        func(key string, v *yaml.Node) { env.Viewers = d.strs(key, v, checkPrincipalID) },
-		"channels":       func(key string, v *yaml.Node) { env.Channels = d.strs(key, v, checkChannelID) },
-		"open_mutations": func(key string, v *yaml.Node) { env.OpenMutations, _ = d.boolean(key, v) },
-		"services":       func(key string, v *yaml.Node) { env.Services = d.services(key, v, env.Services) },
-		"groups":         func(_ string, v *yaml.Node) { groups = v },
+		"prefect_ui_url": func(key string, v *yaml.Node) { prefectUI, _ = d.str(key, v, checkHTTPURL) },
+		"prefect_auth_env": func(key string, v *yaml.Node) {
+			prefectAuth = d.secretVariable(key, v, checkPrefectAuthString)
+		},
+		"prefect_api_key_env": func(key string, v *yaml.Node) { prefectKey = d.secretVariable(key, v, nil) },
+		"operators":           func(key string, v *yaml.Node) { env.Operators = d.strs(key, v, checkPrincipalID) },
+		"viewers":             func(key string, v *yaml.Node) { env.Viewers = d.strs(key, v, checkPrincipalID) },
+		"channels":            func(key string, v *yaml.Node) { env.Channels = d.strs(key, v, checkChannelID) },
+		"open_mutations":      func(key string, v *yaml.Node) { env.OpenMutations, _ = d.boolean(key, v) },
+		"services":            func(key string, v *yaml.Node) { env.Services = d.services(key, v, env.Services) },
+		"groups":              func(_ string, v *yaml.Node) { groups = v },
 	})
 	if databaseURLSet && databaseVariableSet {
 		d.p.atKey(path+".database_url_env", 0, errors.New("set database_url or database_url_env, not both"))
 	}
 	// The flavor is checked once PREFECT_API_URL may have replaced the URL.
-	if prefectURL != "" || prefectFlavor != "" {
-		env.Prefect = &Prefect{URL: strings.TrimRight(prefectURL, "/"), Flavor: prefectFlavor}
+	if prefectURL != "" || prefectFlavor != "" || prefectUI != "" || prefectAuth != "" || prefectKey != "" {
+		env.Prefect = &Prefect{URL: strings.TrimRight(prefectURL, "/"), Flavor: prefectFlavor, UIURL: strings.TrimRight(prefectUI, "/"),
+			AuthString: prefectAuth, APIKey: prefectKey}
 	}
 	env.Groups = d.groups(path+".groups", groups, env)
 	return env
+}
+
+// secretVariable reads the secret held by the environment variable that
+// the value of key names (secrets stay out of files). check, when set,
+// checks the secret; its error must not quote it.
+func (d *decoder) secretVariable(key string, v *yaml.Node, check func(string) error) Secret {
+	variable, ok := d.str(key, v, checkVariableName)
+	if !ok {
+		return ""
+	}
+	raw, set := d.vars.get(variable)
+	if !set {
+		d.p.atKey(key, v.Line, fmt.Errorf("the variable %s is not set", variable))
+		return ""
+	}
+	if check != nil {
+		if err := check(raw); err != nil {
+			d.p.atKey(key, v.Line, fmt.Errorf("%s: %w", variable, err))
+			return ""
+		}
+	}
+	return Secret(raw)
 }
 
 // database reads a database URL from the value of key, or from the variable

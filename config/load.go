@@ -186,12 +186,57 @@ func applyVariables(cfg *Config, vars variables, p *problems) {
 		if err := checkHTTPURL(raw); err != nil {
 			p.atVariable("PREFECT_API_URL", err)
 		} else if flavor, err := prefectFlavorOf(raw); err == nil {
-			env.Prefect = &Prefect{URL: strings.TrimRight(raw, "/"), Flavor: flavor}
+			if env.Prefect == nil {
+				env.Prefect = &Prefect{}
+			}
+			env.Prefect.URL, env.Prefect.Flavor = strings.TrimRight(raw, "/"), flavor
 		} else if env.Prefect != nil && env.Prefect.Flavor != "" { // prefect_flavor set in the file
 			env.Prefect.URL = strings.TrimRight(raw, "/")
 		} else {
 			p.atVariable("PREFECT_API_URL", fmt.Errorf("%w, or set prefect_flavor in the file", err))
 		}
+	}
+	applyPrefectVariables(env, vars, p)
+}
+
+// applyPrefectVariables applies the Prefect client's own variables to the
+// default environment: PREFECT_UI_URL, PREFECT_SERVER_API_AUTH_STRING
+// (basic auth, Prefect ≥ 3.1.8) and PREFECT_API_KEY (Prefect Cloud).
+// Without a Prefect API they configure nothing, and say so.
+func applyPrefectVariables(env *Environment, vars variables, p *problems) {
+	ui, uiSet := vars.get("PREFECT_UI_URL")
+	auth, authSet := vars.get("PREFECT_SERVER_API_AUTH_STRING")
+	key, keySet := vars.get("PREFECT_API_KEY")
+	if !uiSet && !authSet && !keySet {
+		return
+	}
+	if env.Prefect == nil {
+		for _, v := range []struct {
+			name string
+			set  bool
+		}{{"PREFECT_UI_URL", uiSet}, {"PREFECT_SERVER_API_AUTH_STRING", authSet}, {"PREFECT_API_KEY", keySet}} {
+			if v.set {
+				p.atVariable(v.name, errors.New("set, but no Prefect API is configured: set PREFECT_API_URL too"))
+			}
+		}
+		return
+	}
+	if uiSet {
+		if err := checkHTTPURL(ui); err != nil {
+			p.atVariable("PREFECT_UI_URL", err)
+		} else {
+			env.Prefect.UIURL = strings.TrimRight(ui, "/")
+		}
+	}
+	if authSet {
+		if err := checkPrefectAuthString(auth); err != nil {
+			p.atVariable("PREFECT_SERVER_API_AUTH_STRING", err)
+		} else {
+			env.Prefect.AuthString = Secret(auth)
+		}
+	}
+	if keySet {
+		env.Prefect.APIKey = Secret(key)
 	}
 }
 
@@ -257,7 +302,7 @@ func finish(cfg *Config, p *problems) {
 func finishPrefect(prefect *Prefect, envKey string, p *problems) {
 	switch {
 	case prefect.URL == "":
-		p.atKey(envKey+".prefect_flavor", 0, errors.New("set, but prefect_url is not"))
+		p.atKey(envKey, 0, errors.New("Prefect settings (prefect_flavor, prefect_ui_url, prefect_auth_env, prefect_api_key_env) without prefect_url (or PREFECT_API_URL)"))
 	case prefect.Flavor == "":
 		flavor, err := prefectFlavorOf(prefect.URL)
 		if err != nil {

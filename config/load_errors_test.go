@@ -114,8 +114,22 @@ func TestLoadRejectsMalformedConfiguration(t *testing.T) {
 			file: "environments:\n  prod:\n    prefect_flavor: soap\n  dev:\n    prefect_flavor: rest\n",
 			want: []string{
 				`environments.prod.prefect_flavor: "soap" is not a Prefect API flavor`,
-				"environments.dev.prefect_flavor: set, but prefect_url is not (line 5)",
+				"environments.dev: Prefect settings (prefect_flavor, prefect_ui_url, prefect_auth_env, prefect_api_key_env) without prefect_url (or PREFECT_API_URL) (line 4)",
 			},
+		},
+		{
+			name:   "prefect auth variable malformed, missing, or without an API",
+			file:   "environments:\n  prod:\n    prefect_url: http://p:4200/api\n    prefect_auth_env: PROD_PREFECT_AUTH\n    prefect_api_key_env: PROD_PREFECT_KEY\n",
+			env:    map[string]string{"PROD_PREFECT_AUTH": "admin-S3cr3tPass", "PREFECT_UI_URL": "ftp://ui"},
+			want:   []string{`environments.prod.prefect_auth_env: PROD_PREFECT_AUTH: not of the form "user:password" (line 4)`, "environments.prod.prefect_api_key_env: the variable PROD_PREFECT_KEY is not set (line 5)", `PREFECT_UI_URL: scheme must be http or https`},
+			secret: "S3cr3tPass",
+		},
+		{
+			name:   "prefect variables without a Prefect API",
+			file:   "environments:\n  prod:\n    app_url: http://app:8880\n",
+			env:    map[string]string{"PREFECT_SERVER_API_AUTH_STRING": "admin:S3cr3tPass", "PREFECT_API_KEY": "pnu_S3cr3tPass"},
+			want:   []string{"PREFECT_SERVER_API_AUTH_STRING: set, but no Prefect API is configured: set PREFECT_API_URL too", "PREFECT_API_KEY: set, but no Prefect API is configured"},
+			secret: "S3cr3tPass",
 		},
 		{
 			name:   "malformed JDBC URL",

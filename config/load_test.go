@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -450,7 +451,8 @@ func TestLoadPaths(t *testing.T) {
 
 func TestExampleFileLoads(t *testing.T) {
 	cfg, err := Load("../mfbot.example.yaml", vars(map[string]string{
-		"MFBOT_PROD_DB_URL": "jdbc:postgresql://proddb:5432/monitorfishdb?user=readaccess&password=x",
+		"MFBOT_PROD_DB_URL":       "jdbc:postgresql://proddb:5432/monitorfishdb?user=readaccess&password=x",
+		"MFBOT_PROD_PREFECT_AUTH": "mfbot:x",
 	}))
 	if err != nil {
 		t.Fatalf("the example does not load:\n%v", err)
@@ -459,11 +461,49 @@ func TestExampleFileLoads(t *testing.T) {
 		t.Errorf("environments = %v", got)
 	}
 	prod := mustEnvironment(t, cfg, "prod")
-	if prod.Database == nil || prod.Prefect == nil || prod.DockerTLS == nil || len(prod.Operators) != 3 {
+	if prod.Database == nil || prod.Prefect == nil || prod.Prefect.UIURL == "" || prod.Prefect.AuthString == "" || prod.DockerTLS == nil || len(prod.Operators) != 3 {
 		t.Errorf("prod = %+v", prod)
 	}
 	dev := mustEnvironment(t, cfg, "dev")
 	if dev.Database == nil || dev.Prefect == nil || dev.Prefect.Flavor != PrefectGraphQL || !dev.OpenMutations {
 		t.Errorf("dev = %+v", dev)
+	}
+}
+
+func TestPrefectUIAndCredentials(t *testing.T) {
+	file := `
+environments:
+  prod:
+    prefect_url: http://prefect-prod:4200/api/
+    prefect_ui_url: http://prefect-prod:4200/
+    prefect_auth_env: PROD_PREFECT_AUTH
+  cloud:
+    prefect_url: https://api.prefect.cloud/api/accounts/a/workspaces/w/api
+    prefect_api_key_env: CLOUD_KEY
+`
+	cfg := mustLoad(t, file, map[string]string{"PROD_PREFECT_AUTH": "admin:pass:word", "CLOUD_KEY": "pnu_abc"})
+	prod, cloud := mustEnvironment(t, cfg, "prod"), mustEnvironment(t, cfg, "cloud")
+	if p := prod.Prefect; p == nil || p.URL != "http://prefect-prod:4200/api" || p.Flavor != PrefectREST || p.UIURL != "http://prefect-prod:4200" ||
+		p.AuthString.Reveal() != "admin:pass:word" || p.APIKey != "" {
+		t.Errorf("prod Prefect = %+v", prod.Prefect)
+	}
+	if p := cloud.Prefect; p == nil || p.APIKey.Reveal() != "pnu_abc" || p.AuthString != "" || p.Flavor != PrefectREST {
+		t.Errorf("cloud Prefect = %+v", cloud.Prefect)
+	}
+	if s := fmt.Sprintf("%v %+v", prod.Prefect, cloud.Prefect); strings.Contains(s, "pass:word") || strings.Contains(s, "pnu_abc") {
+		t.Errorf("a Prefect secret prints: %s", s)
+	}
+
+	// The Prefect client's own variables configure the default environment,
+	// keeping what the file says of it.
+	cfg = mustLoad(t, "environments:\n  prod:\n    prefect_ui_url: http://ui:4200\n    prefect_flavor: graphql\n", map[string]string{
+		"PREFECT_API_URL": "http://prefect:4200/graphql", "PREFECT_SERVER_API_AUTH_STRING": "u:p", "PREFECT_API_KEY": "k"})
+	if p := mustEnvironment(t, cfg, "prod").Prefect; p == nil || p.URL != "http://prefect:4200/graphql" || p.Flavor != PrefectGraphQL ||
+		p.UIURL != "http://ui:4200" || p.AuthString.Reveal() != "u:p" || p.APIKey.Reveal() != "k" {
+		t.Errorf("variables: %+v", p)
+	}
+	cfg = mustLoad(t, "", map[string]string{"PREFECT_API_URL": "http://prefect:4200/api", "PREFECT_UI_URL": "http://prefect:4200/"})
+	if p := cfg.Environments[0].Prefect; p == nil || p.UIURL != "http://prefect:4200" || p.Flavor != PrefectREST {
+		t.Errorf("variables only: %+v", p)
 	}
 }
