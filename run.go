@@ -141,7 +141,8 @@ func (s *httpServer) serve() error { return s.Serve(s.listener) }
 
 // startAlerts starts the pipeline that turns failures into alerts: the
 // sources (one Docker watcher per environment, resuming from its saved
-// cursor; the data freshness checks of every environment), the incident
+// cursor; the data freshness checks of every environment; the flow runs
+// of every environment with a Prefect), the incident
 // recorder, and the notifier when an alert channel is set (without one,
 // incidents are recorded and logged only).
 func startAlerts(ctx context.Context, a *app, st *store.Store, api *slackapi.Client, log *slog.Logger, errs chan<- error) error {
@@ -176,15 +177,31 @@ func startAlerts(ctx context.Context, a *app, st *store.Store, api *slackapi.Cli
 		}
 		fresh.Envs = append(fresh.Envs, fe)
 	}
+	// The flow runs of every environment with a Prefect, each from the
+	// cursor saved by the last run of mfbot.
+	flows := &watch.PrefectSource{Interval: cfg.Alerts.PrefectPoll, StuckAfter: cfg.Alerts.StuckRunAfter, Log: log}
+	for _, env := range a.envs {
+		if env.Pipeline == nil {
+			continue
+		}
+		cursor, err := st.Cursor(ctx, env.Config.Name, watch.SourcePrefect)
+		if err != nil {
+			return err
+		}
+		flows.Envs = append(flows.Envs, watch.PrefectEnv{Name: env.Config.Name, API: env.Pipeline, Cursor: cursor})
+	}
 	sources := []bot.Source{docker}
 	if cfg.Alerts.FreshnessEnabled {
 		sources = append(sources, fresh)
 	} else {
 		log.Info("data freshness not watched: alerts.freshness.enabled is false")
 	}
+	if len(flows.Envs) > 0 {
+		sources = append(sources, flows)
+	}
 	// Every source presents its incidents, watched or not: those recorded
 	// before its watcher was turned off are still delivered as it shows them.
-	presenters := bot.Presenters([]bot.Source{docker, fresh})
+	presenters := bot.Presenters([]bot.Source{docker, fresh, flows})
 	rules := incident.Rules{CrashLoopRestarts: cfg.Alerts.CrashLoopRestarts, CrashLoopWindow: cfg.Alerts.CrashLoopWindow, RecoveryAfter: cfg.Alerts.RecoveryAfter}
 	alerts := &bot.Alerts{Store: st, Rules: rules, Sources: sources, SaveCursor: st.SaveCursor, Log: log}
 	if cfg.AlertChannel != "" {

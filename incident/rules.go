@@ -50,9 +50,13 @@ func Apply(r Rules, open *Incident, s Signal) (*Incident, Change) {
 		fail(r, inc, s)
 		inc.note(s.Time, "%s", describe(s))
 		return inc, ChangeOpened
-	case s.Kind.IsFailure() && (s.Time.Equal(open.LastSeen) || slices.ContainsFunc(open.Failures, s.Time.Equal)):
+	case s.Kind.IsFailure() && s.Ref != "" && s.Kind == open.Reason && s.Ref == open.Ref && s.Time.Equal(open.LastSeen):
+		// The same failure of the same object (a flow run), seen again.
+		return open, ChangeNone
+	case s.Kind.IsFailure() && s.Ref == "" && (s.Time.Equal(open.LastSeen) || slices.ContainsFunc(open.Failures, s.Time.Equal)):
 		// A failure already counted, seen again (a watcher replaying its
-		// stream after a restart).
+		// stream after a restart). Failures of distinct objects (two runs
+		// ending at the same instant) are told apart by their Ref.
 		return open, ChangeNone
 	case s.Kind.IsCondition() && open.Reason == s.Kind && open.UpSince.IsZero():
 		// Still unhealthy, stale or unreachable, reported again (a watcher

@@ -221,3 +221,17 @@ func TestFlowRunsFailAndASuccessRecoversAtOnce(t *testing.T) {
 		t.Error("a success without an incident")
 	}
 }
+
+func TestTwoRunsFailingAtOneInstantCountTwice(t *testing.T) {
+	flow := Key{Env: "prod", Source: "prefect", Target: "logbook"}
+	a := Signal{Key: flow, Kind: SignalFailed, Time: t0, Ref: "run-a"}
+	inc, _ := Apply(Rules{}, nil, a)
+	if again, ch := Apply(Rules{}, inc, a); ch != ChangeNone || again.Count != 1 {
+		t.Fatalf("the same run again: %v", ch)
+	}
+	b := a
+	b.Ref = "run-b"
+	if both, ch := Apply(Rules{}, inc, b); ch != ChangeRecurred || both.Count != 2 {
+		t.Fatalf("another run at the same instant: %v %+v", ch, both)
+	}
+}

@@ -18,8 +18,8 @@ type API interface {
 	// Version says what answers: "Prefect 3.6.9", "Prefect Server 1 (GraphQL)".
 	Version(ctx context.Context) (string, error)
 	// Flows lists the flows that can be run (Prefect 3: the deployments),
-	// by name, each with its schedule and, when known, its last finished
-	// or running run.
+	// by name, each with its schedule and, when known, its last run (the
+	// newest not scheduled ahead of now).
 	Flows(ctx context.Context) ([]Flow, error)
 	// Runs lists recent runs, newest expected start first: never the runs
 	// scheduled ahead of now.
@@ -39,11 +39,13 @@ type API interface {
 	// SetScheduleActive pauses (false) or resumes (true) a flow's schedule,
 	// and nothing else of the flow.
 	SetScheduleActive(ctx context.Context, flow Flow, active bool) error
-	// FinishedSince returns, in ONE request, the runs that reached a final
-	// state (completed, failed, crashed, cancelled) after since, oldest
-	// first, at most limit of them: the watcher's poll.
+	// FinishedSince returns, in ONE request in the steady state, the runs
+	// that reached a final state (completed, failed, crashed, cancelled)
+	// at or after since — by Run.EndOrStateTime — oldest first, at most
+	// limit of them: the watcher's poll. Runs at since may come again:
+	// callers tell them apart by ID.
 	FinishedSince(ctx context.Context, since time.Time, limit int) ([]Run, error)
-	// RunningSince returns the runs in a running state that started before
+	// RunningSince returns the runs in state RUNNING that started before
 	// startedBefore: the stuck-run check.
 	RunningSince(ctx context.Context, startedBefore time.Time) ([]Run, error)
 	// RunURL is a link to the run in the Prefect UI; "" when no UI URL is
