@@ -370,16 +370,9 @@ func (c *Catalogue) runLogs(ctx context.Context, call *call) (reply.Reply, error
 	if err != nil {
 		return reply.Reply{}, err
 	}
-	api, rep, ok := c.prefect(call)
+	api, run, rep, ok := c.readRun(ctx, call, id)
 	if !ok {
 		return rep, nil
-	}
-	run, err := api.Run(ctx, id)
-	switch {
-	case errors.Is(err, pipeline.ErrNotFound):
-		return noSuchRun(call, id), nil
-	case err != nil:
-		return c.prefectFailure(call, "read flow run "+id, err), nil
 	}
 	now := c.now()
 	name := call.env.Config.Name
@@ -646,6 +639,23 @@ func (c *Catalogue) flowRun(ctx context.Context, call *call) (reply.Reply, error
 		}}, nil
 }
 
+// readRun reads the run id of the environment's Prefect; when it cannot
+// (no Prefect, no such run, Prefect failing), ok is false and rep says why.
+func (c *Catalogue) readRun(ctx context.Context, call *call, id string) (api pipeline.API, run pipeline.Run, rep reply.Reply, ok bool) {
+	api, rep, ok = c.prefect(call)
+	if !ok {
+		return nil, run, rep, false
+	}
+	run, err := api.Run(ctx, id)
+	switch {
+	case errors.Is(err, pipeline.ErrNotFound):
+		return nil, run, noSuchRun(call, id), false
+	case err != nil:
+		return nil, run, c.prefectFailure(call, "read flow run "+id, err), false
+	}
+	return api, run, rep, true
+}
+
 // beforeRunCancel checks the run ID and reads the run, so that the
 // confirmation names it and a run Prefect does not know asks nothing.
 func (c *Catalogue) beforeRunCancel(ctx context.Context, call *call) (reply.Reply, bool) {
@@ -653,18 +663,11 @@ func (c *Catalogue) beforeRunCancel(ctx context.Context, call *call) (reply.Repl
 	if err != nil {
 		return usageReply(call.verb, err.Error()), false
 	}
-	api, rep, ok := c.prefect(call)
-	if !ok {
-		return rep, false
-	}
 	ctx, cancel := c.prefectContext(ctx)
 	defer cancel()
-	run, err := api.Run(ctx, id)
-	switch {
-	case errors.Is(err, pipeline.ErrNotFound):
-		return noSuchRun(call, id), false
-	case err != nil:
-		return c.prefectFailure(call, "read flow run "+id, err), false
+	_, run, rep, ok := c.readRun(ctx, call, id)
+	if !ok {
+		return rep, false
 	}
 	call.args.Positional = []string{id}
 	state := run.State.String()
@@ -683,18 +686,11 @@ func (c *Catalogue) runCancel(ctx context.Context, call *call) (reply.Reply, err
 	if err != nil {
 		return reply.Reply{}, err
 	}
-	api, rep, ok := c.prefect(call)
-	if !ok {
-		return rep, nil
-	}
 	ctx, cancel := c.prefectContext(ctx)
 	defer cancel()
-	run, err := api.Run(ctx, id)
-	switch {
-	case errors.Is(err, pipeline.ErrNotFound):
-		return noSuchRun(call, id), nil
-	case err != nil:
-		return c.prefectFailure(call, "read flow run "+id, err), nil
+	api, run, rep, ok := c.readRun(ctx, call, id)
+	if !ok {
+		return rep, nil
 	}
 	decision, err := api.CancelRun(ctx, id)
 	switch {

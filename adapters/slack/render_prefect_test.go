@@ -228,38 +228,3 @@ func prefectRenderCases(t *testing.T) []renderCase {
 		}},
 	}
 }
-
-// TestRenderPrefectGolden is TestRenderGolden for the Prefect verbs.
-func TestRenderPrefectGolden(t *testing.T) {
-	for _, c := range prefectRenderCases(t) {
-		t.Run(c.name, func(t *testing.T) {
-			m := renderAt(c.reply, renderNow, "")
-			if err := checkLimits(m); err != nil {
-				t.Errorf("limits: %v", err)
-			}
-			if c.check != nil {
-				c.check(t, m)
-			}
-			got := mustJSON(t, struct {
-				Text      string        `json:"text"`
-				Ephemeral bool          `json:"ephemeral"`
-				Blocks    any           `json:"blocks"`
-				Files     []fileSummary `json:"files"`
-			}{m.Text, m.Ephemeral, m.Blocks, fileSummaries(m.Files)})
-			path := filepath.Join("testdata", c.name+".golden.json")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -run TestRenderPrefectGolden -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("%s differs from the rendering (go test -run TestRenderPrefectGolden -update to accept):\n%s", path, firstDiff(string(want), got))
-			}
-		})
-	}
-}

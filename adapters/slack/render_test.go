@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -306,7 +307,7 @@ func fileSummaries(files []Upload) []fileSummary {
 }
 
 func TestRenderGolden(t *testing.T) {
-	for _, c := range append(renderCases(), dbRenderCases(t)...) {
+	for _, c := range slices.Concat(renderCases(), dbRenderCases(t), prefectRenderCases(t)) {
 		t.Run(c.name, func(t *testing.T) {
 			m := renderAt(c.reply, renderNow, "")
 			if err := checkLimits(m); err != nil {
