@@ -26,6 +26,7 @@ Usage:
   mfbot run      [--config FILE]                    the Slack bot
   mfbot console  [--config FILE] [-c "CMD"] [--yes] the command catalogue in a terminal
   mfbot check    [--config FILE]                    validate the configuration, test every connection
+  mfbot healthcheck                                 ask the running mfbot's /healthz (MFBOT_HTTP_ADDR): exit 0 when healthy
   mfbot version
 
 Configuration: ./mfbot.yaml or $MFBOT_CONFIG, and environment variables (see README).
@@ -50,6 +51,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runConsole(ctx, args[1:], stdin, stdout, stderr)
 	case "check":
 		return runCheck(ctx, args[1:], stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "mfbot", version)
 		return 0
