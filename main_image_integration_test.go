@@ -95,3 +95,28 @@ func TestImageFromHostBinaryRunsHealthy(t *testing.T) {
 	slash(t, fake, viewer, "ps")
 	waitBotMessage(t, fake, "ps answered by the image", "remote_app_1")
 }
+
+// deploy/docker-compose.yml is a valid compose file for the docker-compose
+// MonitorFish uses, with the example environment file in place.
+func TestDeployComposeFileIsValid(t *testing.T) {
+	testenv.Require(t)
+	dir := t.TempDir()
+	for from, to := range map[string]string{"deploy/docker-compose.yml": "docker-compose.yml", "deploy/mfbot.env.example": "mfbot.env"} {
+		data, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, to), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := exec.Command("docker-compose", "-p", "mfbot", "-f", filepath.Join(dir, "docker-compose.yml"), "config").CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker-compose config: %v\n%s", err, out)
+	}
+	for _, want := range []string{"DOCKER_HOST: tcp://docker-proxy:2375", "remote_backend", "/var/run/docker.sock:/var/run/docker.sock:ro"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the resolved compose file lacks %q:\n%s", want, out)
+		}
+	}
+}
