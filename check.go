@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -88,9 +89,31 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			detail = fmt.Sprintf("bot %s in team %s", resp.User, resp.Team)
 		}
 		line("slack", err, detail)
+		if a.Config.Slack.AppToken != "" {
+			detail, err := checkSocketMode(ctx, a.Config.Slack.BotToken.Reveal(), a.Config.Slack.AppToken.Reveal(), a.Config.Slack.APIURL)
+			line("slack socket mode", err, detail)
+		}
 	}
 	if failed {
 		return bot.ExitFailed
 	}
 	return bot.ExitOK
+}
+
+// checkSocketMode asks apps.connections.open for a Socket Mode URL with the
+// app-level token, bounded by checkTimeout, without opening the websocket.
+// The detail names the websocket host only: the URL's query holds a ticket.
+func checkSocketMode(ctx context.Context, botToken, appToken, apiURL string) (string, error) {
+	cctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	api := slack.New(botToken, slack.OptionAppLevelToken(appToken), slack.OptionAPIURL(apiURL))
+	_, wsURL, err := api.StartSocketModeContext(cctx)
+	if err != nil {
+		return "", fmt.Errorf("apps.connections.open (SLACK_APP_TOKEN): %w", err)
+	}
+	host := "?"
+	if u, perr := url.Parse(wsURL); perr == nil && u.Host != "" {
+		host = u.Host
+	}
+	return "app-level token accepted by apps.connections.open (websocket at " + host + ", not opened)", nil
 }

@@ -1,0 +1,104 @@
+package bot
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Purger deletes the store's rows older than a cutoff and says how many
+// went. adapters/store.Store is one.
+type Purger interface {
+	// PurgeConfirmations deletes the confirmations expired or decided
+	// before olderThan.
+	PurgeConfirmations(ctx context.Context, olderThan time.Time) (int, error)
+	// PurgeThreadTargets deletes the thread targets saved before olderThan.
+	PurgeThreadTargets(ctx context.Context, olderThan time.Time) (int, error)
+	// PurgeIncidents deletes the incidents closed before olderThan (open
+	// ones stay, whatever their age).
+	PurgeIncidents(ctx context.Context, olderThan time.Time) (int, error)
+}
+
+// Retention defaults, for the zero fields of Retention.
+const (
+	DefaultKeepConfirmations   = 24 * time.Hour
+	DefaultKeepThreadTargets   = 30 * 24 * time.Hour
+	DefaultKeepClosedIncidents = 90 * 24 * time.Hour
+	DefaultRetentionInterval   = time.Hour
+	DefaultRetentionTimeout    = time.Minute
+)
+
+// Retention is the job that keeps the store small: every Interval it
+// purges the confirmations, thread targets and closed incidents older than
+// their keep duration. Zero fields take the Default* values.
+type Retention struct {
+	Store Purger
+
+	KeepConfirmations   time.Duration // default 1 day
+	KeepThreadTargets   time.Duration // default 30 days
+	KeepClosedIncidents time.Duration // default 90 days
+
+	Interval time.Duration // between passes, the first at start; default 1 h
+	Timeout  time.Duration // bounds each pass; default 1 min
+
+	Log *slog.Logger     // default: discard
+	Now func() time.Time // default time.Now
+}
+
+// Run purges at start, then every Interval, until ctx ends. A failing
+// purge is logged and does not stop the others, nor the next passes.
+func (r *Retention) Run(ctx context.Context) {
+	interval := keepOr(r.Interval, DefaultRetentionInterval)
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		r.pass(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+// pass runs the three purges once, bounded by Timeout, logs what went at
+// Info when something did and each failure at Error, and returns the
+// counts (for tests).
+func (r *Retention) pass(ctx context.Context) (confirmations, threadTargets, incidents int) {
+	if ctx.Err() != nil {
+		return 0, 0, 0
+	}
+	log := r.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	ctx, cancel := context.WithTimeout(ctx, keepOr(r.Timeout, DefaultRetentionTimeout))
+	defer cancel()
+	at := now()
+	purge := func(what string, fn func(context.Context, time.Time) (int, error), keep, def time.Duration) int {
+		n, err := fn(ctx, at.Add(-keepOr(keep, def)))
+		if err != nil {
+			log.Error("retention: purge failed", "what", what, "err", err)
+			return 0
+		}
+		return n
+	}
+	confirmations = purge("confirmations", r.Store.PurgeConfirmations, r.KeepConfirmations, DefaultKeepConfirmations)
+	threadTargets = purge("thread targets", r.Store.PurgeThreadTargets, r.KeepThreadTargets, DefaultKeepThreadTargets)
+	incidents = purge("closed incidents", r.Store.PurgeIncidents, r.KeepClosedIncidents, DefaultKeepClosedIncidents)
+	if confirmations+threadTargets+incidents > 0 {
+		log.Info("retention: purged old rows", "confirmations", confirmations, "thread_targets", threadTargets, "closed_incidents", incidents)
+	}
+	return confirmations, threadTargets, incidents
+}
+
+func keepOr(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
