@@ -56,8 +56,11 @@ func runBot(ctx context.Context, args []string, stderr io.Writer) int {
 		return bot.ExitFailed
 	}
 	a.onClose(st.Close)
+	reg := newMetricsRegistry()
+	botMetrics := bot.NewMetrics(reg)
+	bot.RegisterOutbox(reg, st)
 
-	api := slackapi.NewClient(cfg.Slack.BotToken.Reveal(), cfg.Slack.APIURL, slackapi.ClientOptions{Logger: log, Redactor: a.Redactor})
+	api := slackapi.NewClient(cfg.Slack.BotToken.Reveal(), cfg.Slack.APIURL, slackapi.ClientOptions{Logger: log, Redactor: a.Redactor, Metrics: slackapi.NewMetrics(reg)})
 	authCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	botUser, team, err := api.AuthTest(authCtx)
 	cancel()
@@ -74,25 +77,27 @@ func runBot(ctx context.Context, args []string, stderr io.Writer) int {
 		audit = mirror
 	}
 	if err := a.buildCatalogue(commands.Options{Log: log, Redactor: a.Redactor, Groups: api, Audit: audit, Confirmations: st, ConfirmTTL: cfg.Limits.ConfirmTimeout,
-		Mutes: st, Incidents: bot.IncidentSummaries{Store: st}}); err != nil {
+		Mutes: st, Incidents: bot.IncidentSummaries{Store: st}, Metrics: commands.NewMetrics(reg)}); err != nil {
 		log.Error("cannot build the command catalogue", "err", err)
 		return bot.ExitFailed
 	}
-	dispatcher := bot.NewSlack(a.Catalogue, api, st, bot.SlackOptions{Log: log})
+	dispatcher := bot.NewSlack(a.Catalogue, api, st, bot.SlackOptions{Log: log, Metrics: botMetrics})
 
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	errs := make(chan error, 3)
 	go func() { errs <- dispatcher.Run(ctx, shutdownGrace) }()
-	if err := startAlerts(ctx, a, st, api, log, errs); err != nil {
+	if err := startAlerts(ctx, a, st, api, log, botMetrics, errs); err != nil {
 		log.Error("cannot start the watchers", "err", err)
 		return bot.ExitFailed
 	}
+	// Retention: purge old confirmations, thread targets and closed incidents hourly.
+	go (&bot.Retention{Store: st, Log: log}).Run(ctx)
 	if cfg.Slack.AppToken != "" {
 		socketAPI := slack.New(cfg.Slack.BotToken.Reveal(), slack.OptionAppLevelToken(cfg.Slack.AppToken.Reveal()), slack.OptionAPIURL(cfg.Slack.APIURL))
 		go func() { errs <- dispatcher.RunSocketMode(ctx, socketAPI) }()
 	}
-	server, err := listen(cfg.HTTPAddr, bot.HTTPHandler(dispatcher, cfg.Slack.SigningSecret.Reveal(), cfg.Slack.AppToken != ""))
+	server, err := listen(cfg.HTTPAddr, bot.HTTPHandler(dispatcher, cfg.Slack.SigningSecret.Reveal(), cfg.Slack.AppToken != "", metricsHandler(reg)))
 	if err != nil {
 		log.Error("cannot listen", "addr", cfg.HTTPAddr, "err", err)
 		return bot.ExitFailed
@@ -145,7 +150,7 @@ func (s *httpServer) serve() error { return s.Serve(s.listener) }
 // of every environment with a Prefect), the incident
 // recorder, and the notifier when an alert channel is set (without one,
 // incidents are recorded and logged only).
-func startAlerts(ctx context.Context, a *app, st *store.Store, api *slackapi.Client, log *slog.Logger, errs chan<- error) error {
+func startAlerts(ctx context.Context, a *app, st *store.Store, api *slackapi.Client, log *slog.Logger, m *bot.Metrics, errs chan<- error) error {
 	cfg := a.Config
 	docker := watch.DockerSource{LogsBefore: a.Catalogue.LogsBefore}
 	for _, e := range cfg.Environments {
@@ -203,10 +208,10 @@ func startAlerts(ctx context.Context, a *app, st *store.Store, api *slackapi.Cli
 	// before its watcher was turned off are still delivered as it shows them.
 	presenters := bot.Presenters([]bot.Source{docker, fresh, flows})
 	rules := incident.Rules{CrashLoopRestarts: cfg.Alerts.CrashLoopRestarts, CrashLoopWindow: cfg.Alerts.CrashLoopWindow, RecoveryAfter: cfg.Alerts.RecoveryAfter}
-	alerts := &bot.Alerts{Store: st, Rules: rules, Sources: sources, SaveCursor: st.SaveCursor, Log: log}
+	alerts := &bot.Alerts{Store: st, Rules: rules, Sources: sources, SaveCursor: st.SaveCursor, Log: log, Metrics: m}
 	if cfg.AlertChannel != "" {
 		n := notify.New(st, api, cfg.AlertChannel, notify.Options{UpdateInterval: cfg.Alerts.UpdateInterval,
-			Muted: mutedBy(commands.MutePolicy(cfg, st), log), Presenters: presenters, Threads: st, Log: log})
+			Muted: mutedBy(commands.MutePolicy(cfg, st), log), Presenters: presenters, Threads: st, Log: log, OnEvent: m.NotifyEvent})
 		alerts.Notify = n.Kick
 		go func() { errs <- n.Run(ctx) }()
 	} else {

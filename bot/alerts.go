@@ -57,6 +57,8 @@ type Alerts struct {
 	SaveCursor func(ctx context.Context, env, source string, at time.Time) error
 	Tick       time.Duration // recovery check period (default 5 s)
 	Log        *slog.Logger
+	// Metrics counts the incidents' changes; nil: not counted.
+	Metrics *Metrics
 }
 
 // Run starts every source's watcher and records their signals until ctx ends.
@@ -93,6 +95,7 @@ func (a *Alerts) Record(ctx context.Context, signals <-chan incident.Signal) {
 				a.Log.Error("recovery check failed", "err", err)
 			}
 			for _, inc := range recovered {
+				a.Metrics.incident(inc.Key.Source, incident.ChangeRecovered)
 				a.Log.Info("incident recovered", "incident", inc.ID, "key", inc.Key.String(), "after", inc.Duration(now).Round(time.Second))
 			}
 			if len(recovered) > 0 {
@@ -118,6 +121,7 @@ func (a *Alerts) record(ctx context.Context, s incident.Signal) {
 	if change == incident.ChangeNone {
 		return
 	}
+	a.Metrics.incident(s.Key.Source, change)
 	a.Log.Info("incident "+string(change), "incident", inc.ID, "key", s.Key.String(), "state", inc.State, "count", inc.Count, "exit_code", inc.ExitCode, "oom", inc.OOM)
 	if change == incident.ChangeOpened {
 		a.startThread(ctx, inc, s)

@@ -5,11 +5,15 @@ import (
 	"time"
 )
 
-// HTTPHandler serves /healthz and, when a signing secret is set, Slack's
-// HTTP endpoints. socketMode says whether the Socket Mode connection is
-// part of being healthy.
-func HTTPHandler(s *Slack, signingSecret string, socketMode bool) http.Handler {
+// HTTPHandler serves /healthz, /metrics when metrics is set (nil: no
+// /metrics) and, when a signing secret is set, Slack's HTTP endpoints.
+// socketMode says whether the Socket Mode connection is part of being
+// healthy.
+func HTTPHandler(s *Slack, signingSecret string, socketMode bool, metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
+	if metrics != nil {
+		mux.Handle("GET /metrics", metrics)
+	}
 	if signingSecret != "" {
 		slackEndpoints := s.SlackHTTPHandler(signingSecret)
 		mux.Handle("/slack/", slackEndpoints)

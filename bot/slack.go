@@ -70,6 +70,7 @@ type SlackOptions struct {
 	Queue        int           // waiting commands before "busy" (default 64)
 	WorkingAfter time.Duration // show that a command is working after this (default 1s)
 	Log          *slog.Logger
+	Metrics      *Metrics // Socket Mode reconnections; nil: not counted
 }
 
 // Slack dispatches what arrives from Slack to the catalogue: transports
@@ -86,7 +87,8 @@ type Slack struct {
 	fatal        chan error
 	fatalOnce    sync.Once
 	lastEvent    atomic.Int64 // unix nanos of the last thing received from Slack
-	socketUp     atomic.Bool  // Socket Mode connected
+	metrics      *Metrics
+	socketUp     atomic.Bool // Socket Mode connected
 	seen         *recentIDs
 }
 
@@ -108,7 +110,7 @@ func NewSlack(catalogue Catalogue, api SlackAPI, threads ThreadStore, opts Slack
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Slack{catalogue: catalogue, api: api, threads: threads, log: opts.Log, workingAfter: opts.WorkingAfter,
-		workers: opts.Workers, jobs: make(chan func(context.Context), opts.Queue), fatal: make(chan error, 1), seen: newRecentIDs(4096)}
+		workers: opts.Workers, jobs: make(chan func(context.Context), opts.Queue), fatal: make(chan error, 1), seen: newRecentIDs(4096), metrics: opts.Metrics}
 }
 
 // Run runs the workers until ctx ends, then lets the commands in flight

@@ -44,6 +44,7 @@ func isSocketAuthError(err error) bool {
 }
 
 func (s *Slack) socketEvents(ctx context.Context, client *socketmode.Client) {
+	connected := false // once: later connections are reconnections
 	for {
 		var evt socketmode.Event
 		select {
@@ -57,6 +58,12 @@ func (s *Slack) socketEvents(ctx context.Context, client *socketmode.Client) {
 			s.socketUp.Store(false)
 			s.log.Info("connecting to Slack (Socket Mode)")
 		case socketmode.EventTypeConnected, socketmode.EventTypeHello:
+			if evt.Type == socketmode.EventTypeConnected {
+				if connected {
+					s.metrics.reconnected()
+				}
+				connected = true
+			}
 			s.socketUp.Store(true)
 			s.log.Info("connected to Slack (Socket Mode)", "event", evt.Type)
 		case socketmode.EventTypeDisconnect:

@@ -84,6 +84,8 @@ type Options struct {
 	ConfirmTTL time.Duration
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// Metrics counts commands by verb and outcome; nil: not counted.
+	Metrics *Metrics
 }
 
 // Catalogue runs commands against the configured environments.
@@ -101,6 +103,7 @@ type Catalogue struct {
 	incidents     IncidentLister
 	confirmTTL    time.Duration
 	now           func() time.Time
+	metrics       *Metrics
 }
 
 // New builds the catalogue. Every configured environment must be given.
@@ -114,7 +117,7 @@ func New(cfg *config.Config, envs []*Environment, opts Options) (*Catalogue, err
 	}
 	c := &Catalogue{cfg: cfg, envs: map[string]*Environment{}, redactor: redactor, log: opts.Log,
 		groups: opts.Groups, audit: opts.Audit, confirmations: opts.Confirmations, mutes: opts.Mutes, incidents: opts.Incidents,
-		confirmTTL: opts.ConfirmTTL, now: opts.Now}
+		confirmTTL: opts.ConfirmTTL, now: opts.Now, metrics: opts.Metrics}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -241,12 +244,15 @@ func denial(err error) reply.Reply {
 func (c *Catalogue) record(ctx context.Context, req Request, call *call, outcome string, started time.Time) {
 	entry := audit.Entry{Time: started, User: req.User, Channel: req.Channel, Command: c.redactor.String(req.Line),
 		Outcome: outcome, Duration: c.now().Sub(started), Via: req.Via}
+	verb := ""
 	if call != nil {
+		verb = call.verb.name
 		entry.Env = call.env.Config.Name
 		if call.service != nil {
 			entry.Target = call.service.Name
 		}
 	}
+	c.metrics.command(verb, outcome, entry.Duration)
 	c.writeAudit(ctx, entry)
 }
 

@@ -41,6 +41,9 @@ type ClientOptions struct {
 	// outcome). OnRateLimited of every 429 and the wait it imposes.
 	OnCall        func(method string, took time.Duration, err error)
 	OnRateLimited func(method string, wait time.Duration)
+	// Metrics counts every Web API call by method and outcome, its
+	// latency and the 429s; nil: not counted.
+	Metrics *Metrics
 	// Redactor, if set, redacts every message, update, ephemeral,
 	// response and file before it leaves (the redaction boundary).
 	Redactor Redactor

@@ -120,8 +120,10 @@ func (c *Client) callFor(ctx context.Context, method string, retryFor time.Durat
 		}
 		start := time.Now()
 		err := fn(ctx)
+		took := time.Since(start)
+		c.opts.Metrics.call(method, took, err, ctx.Err())
 		if c.opts.OnCall != nil {
-			c.opts.OnCall(method, time.Since(start), err)
+			c.opts.OnCall(method, took, err)
 		}
 		if err == nil {
 			return nil
