@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,6 +96,18 @@ func TestImageFromHostBinaryRunsHealthy(t *testing.T) {
 	}
 	slash(t, fake, viewer, "ps")
 	waitBotMessage(t, fake, "ps answered by the image", "remote_app_1")
+	// Its /metrics counted the command (and the Slack calls that answered it).
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{`mfbot_commands_total{outcome="ok",verb="ps"} 1`, `mfbot_slack_api_calls_total{method="chat.postMessage",outcome="ok"}`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, body)
+		}
+	}
 }
 
 // deploy/docker-compose.yml is a valid compose file for the docker-compose
