@@ -35,4 +35,14 @@ echo "testenv: go test -count=1 -tags integration -timeout 20m -p 1 ./... $*"
 rc=0
 go test -count=1 -tags integration -timeout 20m -p 1 ./... "$@" || rc=$?
 echo "testenv: go test exited with status $rc"
+
+# A short run of every fuzz target (their committed seeds already ran above as plain tests).
+fuzztime=${MFBOT_FUZZTIME:-5s}
+for target in commands:FuzzParseCommand commands:FuzzRedactSecrets config:FuzzParseDatabaseURL \
+	bot:FuzzSlackSignature adapters/slack:FuzzRender; do
+	pkg=${target%%:*} name=${target##*:}
+	echo "testenv: go test -run '^\$' -fuzz '^$name\$' -fuzztime $fuzztime ./$pkg/"
+	go test -run '^$' -fuzz "^$name\$" -fuzztime "$fuzztime" "./$pkg/" || rc=$?
+done
+echo "testenv: done, status $rc"
 exit "$rc"

@@ -266,9 +266,14 @@ func keepLast(lines []string, budget int) (kept []string, cut bool) {
 	return lines[i:], false
 }
 
-// file: an attachment of the reply, announced in the message.
+// file: an attachment of the reply, announced in the message. An empty
+// one is said, not uploaded: Slack refuses an empty upload.
 func (r *renderer) file(f *reply.File) []item {
 	name := safeFileName(f.Name)
+	if len(f.Content) == 0 {
+		c := slack.NewContextBlock("", mrkdwn(fmt.Sprintf("📎 %s is empty: nothing attached", escape(name))))
+		return []item{{block: c, chars: blockChars(c), plain: fmt.Sprintf("(file %s, empty)", name)}}
+	}
 	if r.names[name] {
 		ext := ""
 		if i := strings.LastIndexByte(name, '.'); i > 0 {

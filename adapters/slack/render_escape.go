@@ -15,23 +15,26 @@ import (
 var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // escape makes s inert as mrkdwn: no mention, no link, no entity.
-func escape(s string) string { return mrkdwnEscaper.Replace(s) }
-
-// zwsp separates backticks so that content can never close a ``` block.
-const zwsp = "\u200b"
-
-// escapeCode escapes s for the inside of a ``` block: entities as
-// everywhere, and no run of three backticks (a zero-width space goes
-// between any two adjacent backticks).
-func escapeCode(s string) string {
-	s = escape(s)
+func escape(s string) string {
+	s = mrkdwnEscaper.Replace(s)
 	if strings.Contains(s, "``") {
+		// A run of three backticks opens or closes a code block, in a
+		// title or a reason as inside a ``` block: a zero-width space goes
+		// between any two adjacent backticks ("```" became "`Z``": one
+		// more pass leaves no adjacent pair). Single backticks (inline
+		// code) are kept.
 		s = strings.ReplaceAll(s, "``", "`"+zwsp+"`")
-		// "```" became "`Z``": one more pass leaves no adjacent pair.
 		s = strings.ReplaceAll(s, "``", "`"+zwsp+"`")
 	}
 	return s
 }
+
+// zwsp separates backticks so that content can never close a ``` block.
+const zwsp = "\u200b"
+
+// escapeCode escapes s for the inside of a ``` block: what escape does
+// everywhere (entities, no run of three backticks).
+func escapeCode(s string) string { return escape(s) }
 
 // escapedWidth is an upper bound of the runes r takes once escaped by
 // escape or escapeCode.
