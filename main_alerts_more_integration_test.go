@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -577,6 +578,18 @@ func (d *moreDockerd) logTail() string {
 	return strings.Join(lines[max(0, len(lines)-30):], "\n")
 }
 
+// moreHealthz reads /healthz: its status and body.
+func moreHealthz(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
 // moreFreeAddr is a free TCP address on loopback.
 func moreFreeAddr(t *testing.T) string {
 	t.Helper()
@@ -690,6 +703,11 @@ func TestAlertMoreDockerdRestart(t *testing.T) {
 	moreGet(t, "http://"+shutdownAddr+"/control/crash?code=9", 5*time.Second)
 	d.wait(t)
 	t.Logf("dockerd stopped in %s", time.Since(stopAt).Round(time.Millisecond))
+	// Without its Docker engine mfbot cannot do its job: /healthz says so.
+	healthz := "http://" + bot.listenAddr(t) + "/healthz"
+	if code, body := moreHealthz(t, healthz); code != http.StatusServiceUnavailable || !strings.Contains(body, `"docker[local]":{"ok":false`) {
+		t.Errorf("/healthz with the engine gone: %d %s", code, body)
+	}
 
 	// The watcher retries with backoff; once it waits 8 s, the daemon
 	// comes back and "replayed" (restarted by its policy) crashes before
@@ -733,6 +751,9 @@ func TestAlertMoreDockerdRestart(t *testing.T) {
 		t.Fatalf("shutdown: fields %q, want one failure, exit code 9", f)
 	}
 	moreOneRoot(t, fake, "replayed")
+	if code, body := moreHealthz(t, healthz); code != http.StatusOK || !strings.Contains(body, `"docker[local]":{"ok":true`) {
+		t.Errorf("/healthz with the engine back: %d %s", code, body)
+	}
 	moreOneRoot(t, fake, "shutdown")
 	if f := moreFields(moreRoots(fake, "shutdown")[0]); f["Failures"] != "1" {
 		t.Fatalf("shutdown: the crash counted %s times (reported again by the reconciliation?)", f["Failures"])

@@ -96,17 +96,29 @@ func TestImageFromHostBinaryRunsHealthy(t *testing.T) {
 	}
 	slash(t, fake, viewer, "ps")
 	waitBotMessage(t, fake, "ps answered by the image", "remote_app_1")
-	// Its /metrics counted the command (and the Slack calls that answered it).
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	// Its /healthz names every dependency with its state.
+	if code, body := moreHealthz(t, "http://"+addr+"/healthz"); code != http.StatusOK || !strings.Contains(body, `"docker[local]":{"ok":true`) ||
+		!strings.Contains(body, `"store":{"ok":true`) || !strings.Contains(body, `"slack_socket_mode":"connected"`) {
+		t.Errorf("/healthz: %d %s", code, body)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	for _, want := range []string{`mfbot_commands_total{outcome="ok",verb="ps"} 1`, `mfbot_slack_api_calls_total{method="chat.postMessage",outcome="ok"}`} {
-		if !strings.Contains(string(body), want) {
-			t.Errorf("/metrics lacks %s:\n%s", want, body)
+	// Its /metrics counted the command (and the Slack call that answered
+	// it, counted once the call has returned: read until it is there).
+	wants := []string{`mfbot_commands_total{outcome="ok",verb="ps"} 1`, `mfbot_slack_api_calls_total{method="chat.postMessage",outcome="ok"}`}
+	var body []byte
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
 		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(body), wants[0]) && strings.Contains(string(body), wants[1]) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics lacks %q:\n%s", wants, body)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

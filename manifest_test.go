@@ -328,7 +328,7 @@ func TestSlackAppManifest(t *testing.T) {
 // (route found, signature refused), not 404 or 405.
 func TestSlackAppManifestURLsAreServed(t *testing.T) {
 	m := readManifest(t, manifestHTTP)
-	h := bot.HTTPHandler(bot.NewSlack(nil, nil, nil, bot.SlackOptions{}), "manifest-test-secret", false, nil)
+	h := bot.HTTPHandler(bot.NewSlack(nil, nil, nil, bot.SlackOptions{}), "manifest-test-secret", false, nil, nil, nil)
 	for _, raw := range []string{m.Features.SlashCommands[0].URL, m.Settings.Interactivity.RequestURL, m.Settings.EventSubscriptions.RequestURL} {
 		u, err := url.Parse(raw)
 		if err != nil || u.Scheme != "https" {

@@ -30,7 +30,7 @@ func TestMetricsEndpointServesCommandCounts(t *testing.T) {
 	}
 	c.Run(context.Background(), commands.Request{Line: "help", User: "U1", Via: commands.ViaConsole})
 
-	srv := httptest.NewServer(bot.HTTPHandler(bot.NewSlack(nil, nil, nil, bot.SlackOptions{}), "", false, metricsHandler(reg)))
+	srv := httptest.NewServer(bot.HTTPHandler(bot.NewSlack(nil, nil, nil, bot.SlackOptions{}), "", false, metricsHandler(reg), nil, nil))
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/metrics")
 	if err != nil {
@@ -57,7 +57,7 @@ func TestMetricsEndpointServesCommandCounts(t *testing.T) {
 }
 
 func TestNoMetricsHandlerNoMetricsEndpoint(t *testing.T) {
-	srv := httptest.NewServer(bot.HTTPHandler(bot.NewSlack(nil, nil, nil, bot.SlackOptions{}), "", false, nil))
+	srv := httptest.NewServer(bot.HTTPHandler(bot.NewSlack(nil, nil, nil, bot.SlackOptions{}), "", false, nil, nil, nil))
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/metrics")
 	if err != nil {

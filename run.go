@@ -97,7 +97,8 @@ func runBot(ctx context.Context, args []string, stderr io.Writer) int {
 		socketAPI := slack.New(cfg.Slack.BotToken.Reveal(), slack.OptionAppLevelToken(cfg.Slack.AppToken.Reveal()), slack.OptionAPIURL(cfg.Slack.APIURL))
 		go func() { errs <- dispatcher.RunSocketMode(ctx, socketAPI) }()
 	}
-	server, err := listen(cfg.HTTPAddr, bot.HTTPHandler(dispatcher, cfg.Slack.SigningSecret.Reveal(), cfg.Slack.AppToken != "", metricsHandler(reg)))
+	server, err := listen(cfg.HTTPAddr, bot.HTTPHandler(dispatcher, cfg.Slack.SigningSecret.Reveal(), cfg.Slack.AppToken != "", metricsHandler(reg),
+		a.probes(st), a.Redactor.String))
 	if err != nil {
 		log.Error("cannot listen", "addr", cfg.HTTPAddr, "err", err)
 		return bot.ExitFailed
@@ -219,6 +220,30 @@ func startAlerts(ctx context.Context, a *app, st *store.Store, api *slackapi.Cli
 	}
 	go alerts.Run(ctx)
 	return nil
+}
+
+// probes are the dependencies /healthz asks: each environment's Docker
+// engine and the store are required (no alert, no command without them);
+// databases and Prefects are reported.
+func (a *app) probes(st *store.Store) []bot.Probe {
+	probes := []bot.Probe{{Name: "store", Required: true, Check: st.Ping}}
+	for _, env := range a.envs {
+		name := env.Config.Name
+		probes = append(probes, bot.Probe{Name: "docker[" + name + "]", Required: true, Check: a.Engines[name].Ping})
+		if api := env.Pipeline; api != nil {
+			probes = append(probes, bot.Probe{Name: "prefect[" + name + "]", Check: func(ctx context.Context) error {
+				_, err := api.Version(ctx)
+				return err
+			}})
+		}
+		if db := env.Config.Database; db != nil {
+			probes = append(probes, bot.Probe{Name: "database[" + name + "]", Check: func(ctx context.Context) error {
+				_, err := postgres.Ping(ctx, db.ConnString(), 2*time.Second)
+				return err
+			}})
+		}
+	}
+	return probes
 }
 
 // mutedBy says whether an incident's notifications are muted, by the
