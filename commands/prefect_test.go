@@ -876,3 +876,16 @@ func TestStatusShowsPrefect(t *testing.T) {
 		t.Errorf("status without Prefect:\n%s", out)
 	}
 }
+
+// Only the commands about the pipeline ask Prefect: `volumes` does not.
+func TestVolumesAsksNothingOfPrefect(t *testing.T) {
+	api := newStubPrefect()
+	c, _, _ := prefectCatalogue(t, api)
+	c.Run(context.Background(), byViewer("volumes"))
+	if api.calls != 0 {
+		t.Errorf("volumes made %d Prefect call(s)", api.calls)
+	}
+}
+
+// Volumes: the pipeline containers mount none.
+func (e *pipelineEngine) Volumes(context.Context) ([]containers.Volume, error) { return nil, nil }

@@ -18,11 +18,7 @@ import (
 func (c *Catalogue) status(ctx context.Context, call *call) (reply.Reply, error) {
 	// Prefect is asked while the engine is: status stays one glance.
 	pipelineNote := make(chan string, 1)
-	if api := call.env.Pipeline; api != nil {
-		go func() { pipelineNote <- pipelineSummary(ctx, api, c.now()) }()
-	} else {
-		pipelineNote <- "Prefect: not configured (PREFECT_API_URL)"
-	}
+	go func() { pipelineNote <- pipelineSummary(readPrefect(ctx, call.env.Pipeline), c.now()) }()
 	services, _, err := call.stack(ctx)
 	if err != nil {
 		return reply.Reply{}, err
@@ -66,34 +62,28 @@ func (c *Catalogue) status(ctx context.Context, call *call) (reply.Reply, error)
 	return reply.Reply{Status: reply.StatusOK, Title: title, Blocks: blocks}, nil
 }
 
-// statusPipelineTimeout bounds what status waits for Prefect.
-const statusPipelineTimeout = 4 * time.Second
-
 // pipelineSummary says in one line whether Prefect answers, and its last
-// failed runs.
-func pipelineSummary(ctx context.Context, api pipeline.API, now time.Time) string {
-	ctx, cancel := context.WithTimeout(ctx, statusPipelineTimeout)
-	defer cancel()
-	version, err := api.Version(ctx)
-	if err != nil {
-		return "Prefect: not answering (" + err.Error() + ")"
-	}
-	failed, err := api.Runs(ctx, pipeline.RunQuery{Failed: true, Limit: 3})
+// failed runs (what `pipeline status` shows in full).
+func pipelineSummary(v prefectView, now time.Time) string {
 	switch {
-	case err != nil:
-		return fmt.Sprintf("Prefect: %s answers, its runs cannot be read (%v)", version, err)
-	case len(failed) == 0:
-		return fmt.Sprintf("Prefect: %s answers, no recent failed run", version)
+	case !v.configured:
+		return "Prefect: not configured (PREFECT_API_URL)"
+	case v.err != nil:
+		return "Prefect: not answering (" + v.err.Error() + ")"
+	case v.failedErr != nil:
+		return fmt.Sprintf("Prefect: %s answers, its runs cannot be read (%v)", v.version, v.failedErr)
+	case len(v.failed) == 0:
+		return fmt.Sprintf("Prefect: %s answers, no recent failed run", v.version)
 	}
-	last := make([]string, len(failed))
-	for i, r := range failed {
+	last := make([]string, 0, 3)
+	for _, r := range v.failed[:min(3, len(v.failed))] {
 		at := r.EndOrStateTime()
 		if at.IsZero() {
 			at = r.ExpectedStart
 		}
-		last[i] = fmt.Sprintf("%s %s %s ago", pipeline.ShortName(r.FlowName), r.State, human.Duration(now.Sub(at)))
+		last = append(last, fmt.Sprintf("%s %s %s ago", pipeline.ShortName(r.FlowName), r.State, human.Duration(now.Sub(at))))
 	}
-	return fmt.Sprintf("Prefect: %s answers, last failed runs: %s", version, strings.Join(last, ", "))
+	return fmt.Sprintf("Prefect: %s answers, last failed runs: %s", v.version, strings.Join(last, ", "))
 }
 
 // inspectAll inspects the services' containers concurrently; a container
@@ -334,13 +324,6 @@ func (c *Catalogue) inspect(ctx context.Context, call *call) (reply.Reply, error
 // volumes answers `volumes`: volumes of the compose project or mounted by
 // a container of the stack.
 func (c *Catalogue) volumes(ctx context.Context, call *call) (reply.Reply, error) {
-	// Prefect is asked while the engine is: status stays one glance.
-	pipelineNote := make(chan string, 1)
-	if api := call.env.Pipeline; api != nil {
-		go func() { pipelineNote <- pipelineSummary(ctx, api, c.now()) }()
-	} else {
-		pipelineNote <- "Prefect: not configured (PREFECT_API_URL)"
-	}
 	services, _, err := call.stack(ctx)
 	if err != nil {
 		return reply.Reply{}, err
