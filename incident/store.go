@@ -46,6 +46,9 @@ type Store interface {
 	// of the incidents with something to deliver: a version newer than the
 	// notified one, timeline entries not delivered, or pending thread posts.
 	PendingNotifications(ctx context.Context) ([]Notification, error)
+	// GroupNotifications returns the notification state of the incidents
+	// of a grouped message (Notification.GroupID), by incident ID.
+	GroupNotifications(ctx context.Context, group int64) ([]Notification, error)
 	// AppendThreadPost queues a message for the thread of incident id.
 	AppendThreadPost(ctx context.Context, id int64, p ThreadPost) error
 	// PendingThreadPosts returns the incident's undelivered thread posts, in
@@ -75,6 +78,11 @@ type Notification struct {
 	// Held: the incident was muted before its root was posted; if it
 	// closes before the mute ends, it is never posted.
 	Held bool
+	// GroupID, when not 0, is the ID of the incident whose root message
+	// is a grouped one showing this incident on a line of its own (in a
+	// storm): RootTS is that message's. The group's first incident has
+	// its own ID there.
+	GroupID int64
 }
 
 // ThreadPost is a message for an incident's thread (the log lines before

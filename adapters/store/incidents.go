@@ -241,7 +241,7 @@ func (s *Store) SaveNotification(ctx context.Context, n incident.Notification) e
 		return fmt.Errorf("save notification of incident %d: posting since: %w", n.IncidentID, err)
 	}
 	_, err = s.write.ExecContext(ctx, s.q.upsertNotification, n.IncidentID, n.Channel, n.RootTS, n.NotifiedVersion,
-		lastUpdate, postingSince, n.TimelineSent, boolInt(n.Held))
+		lastUpdate, postingSince, n.TimelineSent, boolInt(n.Held), n.GroupID)
 	if err != nil {
 		return fmt.Errorf("save notification of incident %d: %w", n.IncidentID, err)
 	}
@@ -252,30 +252,47 @@ func (s *Store) SaveNotification(ctx context.Context, n incident.Notification) e
 // with something to deliver (never notified, a newer version, timeline
 // entries or thread posts not delivered), by incident ID.
 func (s *Store) PendingNotifications(ctx context.Context) ([]incident.Notification, error) {
-	rows, err := s.read.QueryContext(ctx, s.q.pendingNotifications)
+	out, err := s.notifications(ctx, s.q.pendingNotifications)
 	if err != nil {
 		return nil, fmt.Errorf("read pending notifications: %w", err)
+	}
+	return out, nil
+}
+
+// GroupNotifications returns the notification state of the incidents
+// shown in the grouped message of group (its first incident's ID), by
+// incident ID.
+func (s *Store) GroupNotifications(ctx context.Context, group int64) ([]incident.Notification, error) {
+	out, err := s.notifications(ctx, s.q.groupNotifications, group)
+	if err != nil {
+		return nil, fmt.Errorf("read the notifications of group %d: %w", group, err)
+	}
+	return out, nil
+}
+
+// notifications runs a query of notificationColumns.
+func (s *Store) notifications(ctx context.Context, query string, args ...any) ([]incident.Notification, error) {
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []incident.Notification
 	for rows.Next() {
 		n, err := scanNotification(rows)
 		if err != nil {
-			return nil, fmt.Errorf("read pending notifications: %w", err)
+			return nil, err
 		}
 		out = append(out, n)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read pending notifications: %w", err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 func scanNotification(row scanner) (incident.Notification, error) {
 	var n incident.Notification
 	var lastUpdate, postingSince sql.NullInt64
 	var held int
-	err := row.Scan(&n.IncidentID, &n.Channel, &n.RootTS, &n.NotifiedVersion, &lastUpdate, &postingSince, &n.TimelineSent, &held)
+	err := row.Scan(&n.IncidentID, &n.Channel, &n.RootTS, &n.NotifiedVersion, &lastUpdate, &postingSince, &n.TimelineSent, &held, &n.GroupID)
 	n.LastUpdate, n.PostingSince, n.Held = fromNullNanos(lastUpdate), fromNullNanos(postingSince), held != 0
 	return n, err
 }

@@ -232,6 +232,10 @@ ALTER TABLE thread_targets ADD COLUMN at_ns INTEGER NOT NULL DEFAULT 0;
 		{7, "what an incident's last failure is about", `
 ALTER TABLE incidents ADD COLUMN ref TEXT NOT NULL DEFAULT '';
 `},
+		{8, "alerts grouped in one message", `
+ALTER TABLE incident_notifications ADD COLUMN group_id INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX incident_notifications_group ON incident_notifications (group_id) WHERE group_id <> 0;
+`},
 	}
 }
 
@@ -306,14 +310,16 @@ WHERE id = ? AND version = ?`,
 		selectNotification: `SELECT ` + notificationColumns + ` FROM incident_notifications WHERE incident_id = ?`,
 		upsertNotification: `
 INSERT INTO incident_notifications (incident_id, channel, root_ts, notified_version, last_update_ns,
-	posting_since_ns, timeline_sent, held)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+	posting_since_ns, timeline_sent, held, group_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (incident_id) DO UPDATE SET channel = excluded.channel, root_ts = excluded.root_ts,
 	notified_version = excluded.notified_version, last_update_ns = excluded.last_update_ns,
-	posting_since_ns = excluded.posting_since_ns, timeline_sent = excluded.timeline_sent, held = excluded.held`,
+	posting_since_ns = excluded.posting_since_ns, timeline_sent = excluded.timeline_sent, held = excluded.held,
+	group_id = excluded.group_id`,
+		groupNotifications: `SELECT ` + notificationColumns + ` FROM incident_notifications WHERE group_id = ? ORDER BY incident_id`,
 		pendingNotifications: `
 SELECT i.id, coalesce(n.channel, ''), coalesce(n.root_ts, ''), coalesce(n.notified_version, 0),
-	n.last_update_ns, n.posting_since_ns, coalesce(n.timeline_sent, 0), coalesce(n.held, 0)
+	n.last_update_ns, n.posting_since_ns, coalesce(n.timeline_sent, 0), coalesce(n.held, 0), coalesce(n.group_id, 0)
 FROM incidents i LEFT JOIN incident_notifications n ON n.incident_id = i.id
 WHERE n.incident_id IS NULL OR i.version > n.notified_version OR i.noted > n.timeline_sent
 	OR EXISTS (SELECT 1 FROM incident_thread_posts p WHERE p.incident_id = i.id AND p.done_ns IS NULL)
@@ -333,5 +339,5 @@ const (
 	incidentColumns = `id, env, source, target, state, first_ns, last_ns, closed_ns, up_since_ns,
 	count, exit_code, oom, reason, detail, failures, timeline, noted, version, ref`
 	notificationColumns = `incident_id, channel, root_ts, notified_version, last_update_ns,
-	posting_since_ns, timeline_sent, held`
+	posting_since_ns, timeline_sent, held, group_id`
 )

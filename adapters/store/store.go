@@ -118,6 +118,7 @@ type queries struct {
 	selectNotification   string // incident_id → notificationColumns
 	upsertNotification   string // notificationColumns
 	pendingNotifications string // → notificationColumns (zero values when none saved)
+	groupNotifications   string // group_id → notificationColumns, by incident_id
 
 	insertMute  string // env, target, until, reason, created_by, created
 	endMutes    string // now, env, target, target, now: active mutes of env for target ('all': every one)
