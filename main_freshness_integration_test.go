@@ -58,7 +58,9 @@ func freshConfig(t *testing.T, appURL, dbURL string) string {
 		fmt.Fprintf(&b, "    database_url: %s\n", dbURL)
 	}
 	fmt.Fprintf(&b, "limits:\n  restart_timeout: 1m\n  stop_timeout: 5s\n")
-	fmt.Fprintf(&b, "alerts:\n  recovery_after: %s\n  update_interval: 1s\n  freshness:\n    poll_interval: %s\n", freshRecovery, freshPoll)
+	// Each check on a root of its own (not grouped): the tests read each
+	// one's fields, buttons and thread.
+	fmt.Fprintf(&b, "alerts:\n  recovery_after: %s\n  update_interval: 1s\n  group_window: 0s\n  freshness:\n    poll_interval: %s\n", freshRecovery, freshPoll)
 	path := filepath.Join(t.TempDir(), "mfbot-freshness.yaml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"mfbot/bot/notify"
@@ -59,6 +60,8 @@ type Alerts struct {
 	Log        *slog.Logger
 	// Metrics counts the incidents' changes; nil: not counted.
 	Metrics *Metrics
+
+	threads sync.WaitGroup // the new incidents' first thread posts being gathered
 }
 
 // Run starts every source's watcher and records their signals until ctx ends.
@@ -83,6 +86,7 @@ func (a *Alerts) Record(ctx context.Context, signals <-chan incident.Signal) {
 	}
 	ticker := time.NewTicker(tick)
 	defer ticker.Stop()
+	defer a.threads.Wait()
 	for {
 		select {
 		case <-ctx.Done():
@@ -123,10 +127,16 @@ func (a *Alerts) record(ctx context.Context, s incident.Signal) {
 	}
 	a.Metrics.incident(s.Key.Source, change)
 	a.Log.Info("incident "+string(change), "incident", inc.ID, "key", s.Key.String(), "state", inc.State, "count", inc.Count, "exit_code", inc.ExitCode, "oom", inc.OOM)
-	if change == incident.ChangeOpened {
-		a.startThread(ctx, inc, s)
-	}
 	a.notify()
+	if change == incident.ChangeOpened {
+		// What goes first in the thread (the log lines before a crash)
+		// asks the source, which may be slow in a storm: neither the
+		// alert nor the next signals wait for it. It follows the root.
+		a.threads.Go(func() {
+			a.startThread(ctx, inc, s)
+			a.notify()
+		})
+	}
 }
 
 // cursorAt says where recording s moves its source's cursor.

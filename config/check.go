@@ -293,6 +293,9 @@ func checkAlerts(a Alerts) []keyedError {
 	add := func(key string, format string, args ...any) {
 		errs = append(errs, keyedError{"alerts." + key, fmt.Errorf(format, args...)})
 	}
+	if a.GroupWindow < 0 {
+		add("group_window", "must be 0 (never group) or more, got %s", formatDuration(a.GroupWindow))
+	}
 	if a.CrashLoopRestarts < 2 {
 		add("crash_loop_restarts", "must be at least 2, got %d", a.CrashLoopRestarts)
 	}

@@ -152,6 +152,10 @@ type Alerts struct {
 	CrashLoopWindow   time.Duration
 	RecoveryAfter     time.Duration // healthy this long before an incident is recovered
 	UpdateInterval    time.Duration // at most one chat.update per incident per interval
+	// GroupWindow: an incident that opens in an environment within this
+	// time of the last alert posted there joins it, as a line of one
+	// grouped message (a storm). 0: never group.
+	GroupWindow       time.Duration
 	PrefectPoll       time.Duration
 	StuckRunAfter     time.Duration // a flow run Running longer than this is stuck
 	PositionsReceived time.Duration // freshness thresholds

@@ -323,6 +323,7 @@ func (d *decoder) alerts(path string, n *yaml.Node, alerts *Alerts) {
 		"crash_loop_window":     func(key string, v *yaml.Node) { alerts.CrashLoopWindow, _ = d.duration(key, v) },
 		"recovery_after":        func(key string, v *yaml.Node) { alerts.RecoveryAfter, _ = d.duration(key, v) },
 		"update_interval":       func(key string, v *yaml.Node) { alerts.UpdateInterval, _ = d.duration(key, v) },
+		"group_window":          func(key string, v *yaml.Node) { alerts.GroupWindow, _ = d.duration(key, v) },
 		"prefect_poll_interval": func(key string, v *yaml.Node) { alerts.PrefectPoll, _ = d.duration(key, v) },
 		"stuck_run_after":       func(key string, v *yaml.Node) { alerts.StuckRunAfter, _ = d.duration(key, v) },
 		"freshness": func(key string, v *yaml.Node) {

@@ -94,6 +94,7 @@ func defaultConfig() *Config {
 			CrashLoopWindow:   10 * time.Minute,
 			RecoveryAfter:     2 * time.Minute,
 			UpdateInterval:    10 * time.Second,
+			GroupWindow:       30 * time.Second,
 			PrefectPoll:       15 * time.Second,
 			StuckRunAfter:     50 * time.Minute, // what MonitorFish's own clean-up flow used
 			PositionsReceived: 5 * time.Minute,  // the thresholds of MonitorFish's cron health script

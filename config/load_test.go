@@ -65,7 +65,7 @@ func TestLoadWithZeroConfiguration(t *testing.T) {
 		t.Errorf("Limits = %+v, want %+v", cfg.Limits, wantLimits)
 	}
 	wantAlerts := Alerts{CrashLoopRestarts: 3, CrashLoopWindow: 10 * time.Minute, RecoveryAfter: 2 * time.Minute,
-		UpdateInterval: 10 * time.Second, PrefectPoll: 15 * time.Second, StuckRunAfter: 50 * time.Minute,
+		UpdateInterval: 10 * time.Second, GroupWindow: 30 * time.Second, PrefectPoll: 15 * time.Second, StuckRunAfter: 50 * time.Minute,
 		PositionsReceived: 5 * time.Minute, PositionsUpdated: 5 * time.Minute, LogbookReceived: 10 * time.Minute,
 		FreshnessPoll: time.Minute, FreshnessEnabled: true}
 	if cfg.Alerts != wantAlerts {
@@ -347,6 +347,7 @@ alerts:
   crash_loop_window: 1h
   recovery_after: 30s
   update_interval: 20s
+  group_window: 0s
   prefect_poll_interval: 30s
   stuck_run_after: 2h
   freshness:

@@ -59,6 +59,7 @@ const (
 	EventThread     EventKind = "thread"     // a message was posted in the thread
 	EventHeld       EventKind = "held"       // muted: not posted (yet)
 	EventSuppressed EventKind = "suppressed" // muted until it closed: never posted
+	EventGrouped    EventKind = "grouped"    // shown for the first time, on a line of a grouped message
 )
 
 // Options tune a Notifier; zero values take the defaults.
@@ -77,6 +78,11 @@ type Options struct {
 	// FindRootMargin is how far before PostingSince a lost root is looked
 	// for (default 1 min: clocks differ).
 	FindRootMargin time.Duration
+	// GroupWindow: an incident that opens in an environment within this
+	// time of the last root posted there (or of the last incident that
+	// joined it) is shown on a line of that message, which becomes a
+	// grouped one (default 30 s; negative: never group). See group.go.
+	GroupWindow time.Duration
 	// Muted says whether notifications about key are muted at a time. A
 	// muted incident's messages are held, and sent when the mute ends —
 	// unless it never had a root and closed meanwhile: then never.
@@ -104,6 +110,7 @@ type Notifier struct {
 	retry   map[int64]retryState // incidents Slack refused, by ID (Run's goroutine only)
 	// yielded: the last pass stopped early for new incidents (Run's goroutine only).
 	yielded bool
+	groups  groupState // Run's goroutine only
 }
 
 type retryState struct {
@@ -128,6 +135,9 @@ func New(store incident.Store, api Slack, channel string, opts Options) *Notifie
 	if opts.FindRootMargin <= 0 {
 		opts.FindRootMargin = time.Minute
 	}
+	if opts.GroupWindow == 0 {
+		opts.GroupWindow = 30 * time.Second
+	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
@@ -135,7 +145,8 @@ func New(store incident.Store, api Slack, channel string, opts Options) *Notifie
 		opts.Now = time.Now
 	}
 	return &Notifier{store: store, api: api, channel: channel, opts: opts,
-		log: opts.Log.With("component", "notify"), kick: make(chan struct{}, 1), retry: map[int64]retryState{}}
+		log: opts.Log.With("component", "notify"), kick: make(chan struct{}, 1), retry: map[int64]retryState{},
+		groups: groupState{roots: map[string]openRoot{}, joined: map[int64]bool{}, dirty: map[int64]bool{}}}
 }
 
 // rootRank orders incidents without a root message before the others.
@@ -262,6 +273,25 @@ func (n *Notifier) pass(ctx context.Context) (time.Time, error) {
 			soonest(r.at)
 			continue
 		}
+		if p.GroupID != 0 {
+			n.groups.dirty[p.GroupID] = true
+			continue
+		}
+		if joined, err := n.tryJoin(ctx, p); err != nil {
+			return wake, fmt.Errorf("incident %d: %w", p.IncidentID, err)
+		} else if joined {
+			continue
+		}
+		if p.RootTS != "" && len(n.groups.joined) > 0 {
+			// The roots are out: show the incidents that joined a group
+			// before the threads and updates, which wait for the
+			// channel's pace.
+			next, err := n.refreshGroups(ctx, true)
+			soonest(next)
+			if err != nil {
+				return wake, err
+			}
+		}
 		// While other incidents still wait for their root, post only this
 		// one's root: every first alert goes out before any thread.
 		rootOnly := p.RootTS == "" && i+1 < len(pending) && pending[i+1].RootTS == ""
@@ -288,7 +318,9 @@ func (n *Notifier) pass(ctx context.Context) (time.Time, error) {
 			delete(n.retry, id)
 		}
 	}
-	return wake, nil
+	next, err := n.refreshGroups(ctx, false)
+	soonest(next)
+	return wake, err
 }
 
 // deliver brings one incident's Slack messages up to date, as far as
@@ -393,6 +425,7 @@ func (n *Notifier) postRoot(ctx context.Context, inc *incident.Incident, p *inci
 		return err
 	}
 	n.log.Info("alert posted", "incident", inc.ID, "key", inc.Key.String(), "state", inc.State, "channel", p.Channel, "ts", ts)
+	n.rememberRoot(inc, *p)
 	n.event(EventPosted, inc)
 	n.rememberTarget(ctx, inc, *p)
 	return nil

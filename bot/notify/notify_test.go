@@ -438,7 +438,7 @@ func TestSlackDownDuringTheOpening(t *testing.T) {
 	// The client gives up quickly: the notifier's own retries are tested.
 	h := newHarness(t, slackapi.ClientOptions{RetryFor: 300 * time.Millisecond})
 	h.fake.SetDown(true)
-	n, _ := h.run(h.client, notify.Options{})
+	n, _ := h.run(h.client, notify.Options{GroupWindow: -1}) // two roots, in order
 	app := h.record(n, crashAt(appKey, 1))
 	h.appendPost(n, app, logsPost("app log"))
 	db := h.record(n, crashAt(dbKey, 1))
@@ -471,7 +471,7 @@ func TestRateLimitStormKeepsOrder(t *testing.T) {
 	h.fake.RateLimit("chat.postMessage", 3, time.Second)
 	var limited atomic.Int32
 	h.client = h.newClient(slackapi.ClientOptions{OnRateLimited: func(string, time.Duration) { limited.Add(1) }})
-	n, _ := h.run(h.client, notify.Options{})
+	n, _ := h.run(h.client, notify.Options{GroupWindow: -1}) // two roots, in order
 	app := h.record(n, crashAt(appKey, 1))
 	h.appendPost(n, app, logsPost("app log"))
 	h.record(n, crashAt(dbKey, 1))
