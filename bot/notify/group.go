@@ -47,7 +47,8 @@ type openRoot struct {
 	group   int64 // the root's incident ID
 	channel string
 	ts      string
-	last    time.Time // posted, or last joined
+	last    time.Time             // posted, or last joined
+	keys    map[incident.Key]bool // the incidents it shows
 }
 
 // groupState is the notifier's grouping state (Run's goroutine only).
@@ -63,7 +64,8 @@ func (n *Notifier) rememberRoot(inc *incident.Incident, p incident.Notification)
 	if n.opts.GroupWindow < 0 {
 		return
 	}
-	n.groups.roots[inc.Key.Env] = openRoot{group: inc.ID, channel: p.Channel, ts: p.RootTS, last: n.opts.Now()}
+	n.groups.roots[inc.Key.Env] = openRoot{group: inc.ID, channel: p.Channel, ts: p.RootTS, last: n.opts.Now(),
+		keys: map[incident.Key]bool{inc.Key: true}}
 }
 
 // joinable returns the root a new incident of env may join.
@@ -101,7 +103,9 @@ func (n *Notifier) tryJoin(ctx context.Context, p incident.Notification) (bool, 
 		return false, err
 	}
 	root, ok := n.joinable(inc.Key.Env)
-	if !ok || (n.opts.Muted != nil && n.opts.Muted(inc.Key, n.opts.Now())) {
+	// The same target failing again after its incident closed is a new
+	// alert, not a second line of the same name.
+	if !ok || root.keys[inc.Key] || (n.opts.Muted != nil && n.opts.Muted(inc.Key, n.opts.Now())) {
 		return false, nil
 	}
 	first, err := n.store.Notification(ctx, root.group)
@@ -131,6 +135,7 @@ func (n *Notifier) tryJoin(ctx context.Context, p incident.Notification) (bool, 
 		return false, err
 	}
 	root.last = n.opts.Now()
+	root.keys[inc.Key] = true
 	n.groups.roots[inc.Key.Env] = root
 	n.groups.joined[root.group] = true
 	n.groups.dirty[root.group] = true

@@ -206,3 +206,20 @@ func TestDeletedGroupGivesRootsAgain(t *testing.T) {
 		t.Errorf("%d roots after the group was deleted, want one per incident", len(r))
 	}
 }
+
+func TestTheSameTargetAgainIsANewRoot(t *testing.T) {
+	h := newHarness(t, slackapi.ClientOptions{})
+	n, _ := h.run(h.client, notify.Options{})
+	app := svcKey("prod", "app")
+	h.record(n, crashAt(app, 1))
+	h.waitFor("app's root", 5*time.Second, func() bool { return len(h.roots()) == 1 })
+	h.recover(n, app)
+	h.waitFor("recovered", 5*time.Second, func() bool { return strings.Contains(h.roots()[0].Text, "recovered") })
+	h.record(n, crashAt(app, 2)) // a new incident of the same target, within the window
+	h.waitFor("a second root", 5*time.Second, func() bool { return len(h.roots()) == 2 })
+	for _, r := range h.roots() {
+		if strings.Contains(r.Text, "incidents in") {
+			t.Errorf("grouped with itself: %q", r.Text)
+		}
+	}
+}
