@@ -17,6 +17,9 @@ type Purger interface {
 	// PurgeIncidents deletes the incidents closed before olderThan (open
 	// ones stay, whatever their age).
 	PurgeIncidents(ctx context.Context, olderThan time.Time) (int, error)
+	// PurgeDeliveries forgets the Slack deliveries claimed before
+	// olderThan (see Deliveries).
+	PurgeDeliveries(ctx context.Context, olderThan time.Time) (int, error)
 }
 
 // Retention defaults, for the zero fields of Retention.
@@ -24,13 +27,16 @@ const (
 	DefaultKeepConfirmations   = 24 * time.Hour
 	DefaultKeepThreadTargets   = 30 * 24 * time.Hour
 	DefaultKeepClosedIncidents = 90 * 24 * time.Hour
-	DefaultRetentionInterval   = time.Hour
-	DefaultRetentionTimeout    = time.Minute
+	// DefaultKeepDeliveries: Slack retries a delivery for minutes, not days.
+	DefaultKeepDeliveries    = 24 * time.Hour
+	DefaultRetentionInterval = time.Hour
+	DefaultRetentionTimeout  = time.Minute
 )
 
 // Retention is the job that keeps the store small: every Interval it
 // purges the confirmations, thread targets and closed incidents older than
-// their keep duration. Zero fields take the Default* values.
+// their keep duration, and the Slack deliveries older than a day. Zero
+// fields take the Default* values.
 type Retention struct {
 	Store Purger
 
@@ -90,8 +96,10 @@ func (r *Retention) pass(ctx context.Context) (confirmations, threadTargets, inc
 	confirmations = purge("confirmations", r.Store.PurgeConfirmations, r.KeepConfirmations, DefaultKeepConfirmations)
 	threadTargets = purge("thread targets", r.Store.PurgeThreadTargets, r.KeepThreadTargets, DefaultKeepThreadTargets)
 	incidents = purge("closed incidents", r.Store.PurgeIncidents, r.KeepClosedIncidents, DefaultKeepClosedIncidents)
-	if confirmations+threadTargets+incidents > 0 {
-		log.Info("retention: purged old rows", "confirmations", confirmations, "thread_targets", threadTargets, "closed_incidents", incidents)
+	deliveries := purge("Slack deliveries", r.Store.PurgeDeliveries, 0, DefaultKeepDeliveries)
+	if confirmations+threadTargets+incidents+deliveries > 0 {
+		log.Info("retention: purged old rows", "confirmations", confirmations, "thread_targets", threadTargets, "closed_incidents", incidents,
+			"slack_deliveries", deliveries)
 	}
 	return confirmations, threadTargets, incidents
 }

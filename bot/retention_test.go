@@ -58,6 +58,10 @@ func (f *fakePurger) PurgeIncidents(_ context.Context, t time.Time) (int, error)
 	return f.record("incidents", t)
 }
 
+func (f *fakePurger) PurgeDeliveries(_ context.Context, t time.Time) (int, error) {
+	return f.record("deliveries", t)
+}
+
 var _ Purger = (*store.Store)(nil)
 
 func TestRetentionCutoffsAreNowMinusKeep(t *testing.T) {

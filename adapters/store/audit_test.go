@@ -27,11 +27,13 @@ func TestAuditRoundTrip(t *testing.T) {
 		Duration: 1234567891 * time.Nanosecond,
 		Via:      "slack-socket",
 	}
-	for name, s := range map[string]*Store{
-		"memory": openMemory(t),
-		"file":   openFile(t, filepath.Join(t.TempDir(), "mfbot.db")),
-	} {
+	stores := map[string]func(t *testing.T) *Store{"memory": func(t *testing.T) *Store { return openMemory(t) }}
+	for _, d := range dialects() {
+		stores[d.name] = func(t *testing.T) *Store { return d.open(t) }
+	}
+	for name, open := range stores {
 		t.Run(name, func(t *testing.T) {
+			s := open(t)
 			if err := s.AppendAudit(ctx, want); err != nil {
 				t.Fatal(err)
 			}
@@ -55,109 +57,115 @@ func TestAuditRoundTrip(t *testing.T) {
 }
 
 func TestAuditZeroTimeIsNow(t *testing.T) {
-	ctx := context.Background()
-	s := openMemory(t)
-	before := time.Now()
-	if err := s.AppendAudit(ctx, audit.Entry{Command: "status"}); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.RecentAudit(ctx, 1)
-	if err != nil || len(got) != 1 || got[0].Time.Before(before) || got[0].Time.After(time.Now()) {
-		t.Fatalf("RecentAudit = %+v, %v: want the time of the call", got, err)
-	}
+	eachDialect(t, func(t *testing.T, d dialect) {
+		ctx := context.Background()
+		s := d.open(t)
+		before := time.Now()
+		if err := s.AppendAudit(ctx, audit.Entry{Command: "status"}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.RecentAudit(ctx, 1)
+		if err != nil || len(got) != 1 || got[0].Time.Before(before) || got[0].Time.After(time.Now()) {
+			t.Fatalf("RecentAudit = %+v, %v: want the time of the call", got, err)
+		}
+	})
 }
 
 func TestRecentAuditOrderAndLimit(t *testing.T) {
-	ctx := context.Background()
-	s := openMemory(t)
-	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	// Out of order, and two at the same instant: newest first, then latest appended.
-	for _, e := range []struct {
-		min int
-		cmd string
-	}{{2, "b"}, {0, "first"}, {5, "d1"}, {3, "c"}, {5, "d2"}} {
-		if err := s.AppendAudit(ctx, audit.Entry{Time: base.Add(time.Duration(e.min) * time.Minute), Command: e.cmd}); err != nil {
-			t.Fatal(err)
+	eachDialect(t, func(t *testing.T, d dialect) {
+		ctx := context.Background()
+		s := d.open(t)
+		base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+		// Out of order, and two at the same instant: newest first, then latest appended.
+		for _, e := range []struct {
+			min int
+			cmd string
+		}{{2, "b"}, {0, "first"}, {5, "d1"}, {3, "c"}, {5, "d2"}} {
+			if err := s.AppendAudit(ctx, audit.Entry{Time: base.Add(time.Duration(e.min) * time.Minute), Command: e.cmd}); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	commandsOf := func(limit int) string {
-		entries, err := s.RecentAudit(ctx, limit)
-		if err != nil {
-			t.Fatal(err)
+		commandsOf := func(limit int) string {
+			entries, err := s.RecentAudit(ctx, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out string
+			for _, e := range entries {
+				out += e.Command + " "
+			}
+			return out
 		}
-		var out string
-		for _, e := range entries {
-			out += e.Command + " "
+		for limit, want := range map[int]string{
+			3:   "d2 d1 c ",
+			10:  "d2 d1 c b first ",
+			0:   "d2 ", // clamped to 1
+			-5:  "d2 ",
+			1:   "d2 ",
+			1e6: "d2 d1 c b first ",
+		} {
+			if got := commandsOf(limit); got != want {
+				t.Errorf("RecentAudit(%d) = %q, want %q", limit, got, want)
+			}
 		}
-		return out
-	}
-	for limit, want := range map[int]string{
-		3:   "d2 d1 c ",
-		10:  "d2 d1 c b first ",
-		0:   "d2 ", // clamped to 1
-		-5:  "d2 ",
-		1:   "d2 ",
-		1e6: "d2 d1 c b first ",
-	} {
-		if got := commandsOf(limit); got != want {
-			t.Errorf("RecentAudit(%d) = %q, want %q", limit, got, want)
-		}
-	}
 
-	for i := range MaxAuditLimit + 5 {
-		if err := s.AppendAudit(ctx, audit.Entry{Time: base.Add(time.Hour + time.Duration(i)), Command: "x"}); err != nil {
-			t.Fatal(err)
+		for i := range MaxAuditLimit + 5 {
+			if err := s.AppendAudit(ctx, audit.Entry{Time: base.Add(time.Hour + time.Duration(i)), Command: "x"}); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	entries, err := s.RecentAudit(ctx, MaxAuditLimit+100)
-	if err != nil || len(entries) != MaxAuditLimit {
-		t.Errorf("RecentAudit(%d): %d entries, %v; want clamped to %d", MaxAuditLimit+100, len(entries), err, MaxAuditLimit)
-	}
+		entries, err := s.RecentAudit(ctx, MaxAuditLimit+100)
+		if err != nil || len(entries) != MaxAuditLimit {
+			t.Errorf("RecentAudit(%d): %d entries, %v; want clamped to %d", MaxAuditLimit+100, len(entries), err, MaxAuditLimit)
+		}
+	})
 }
 
 func TestAuditConcurrentAppends(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "mfbot.db")
-	s := openFile(t, path)
-	other := openFile(t, path) // a second store on the same file, as a second process would be
-	const writers, each = 50, 10
-	var wg sync.WaitGroup
-	errs := make(chan error, 2*writers*each)
-	for w := range writers {
-		st := s
-		if w%5 == 0 {
-			st = other
-		}
-		wg.Go(func() {
-			for i := range each {
-				e := audit.Entry{Time: time.Now(), User: fmt.Sprintf("U%d", w), Command: fmt.Sprintf("status %d", i), Outcome: "ok"}
-				if err := st.AppendAudit(ctx, e); err != nil {
-					errs <- err
-				}
-				if i%3 == 0 { // readers beside the writers
-					if _, err := st.RecentAudit(ctx, 20); err != nil {
+	eachDialect(t, func(t *testing.T, d dialect) {
+		ctx := context.Background()
+		path := d.fresh(t)
+		s := openStore(t, path)
+		other := openStore(t, path) // a second store on the same file, as a second process would be
+		const writers, each = 50, 10
+		var wg sync.WaitGroup
+		errs := make(chan error, 2*writers*each)
+		for w := range writers {
+			st := s
+			if w%5 == 0 {
+				st = other
+			}
+			wg.Go(func() {
+				for i := range each {
+					e := audit.Entry{Time: time.Now(), User: fmt.Sprintf("U%d", w), Command: fmt.Sprintf("status %d", i), Outcome: "ok"}
+					if err := st.AppendAudit(ctx, e); err != nil {
 						errs <- err
 					}
+					if i%3 == 0 { // readers beside the writers
+						if _, err := st.RecentAudit(ctx, 20); err != nil {
+							errs <- err
+						}
+					}
 				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	entries, err := s.RecentAudit(ctx, MaxAuditLimit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]bool{}
-	for _, e := range entries {
-		seen[e.User+" "+e.Command] = true
-	}
-	if len(entries) != writers*each || len(seen) != writers*each {
-		t.Errorf("%d entries (%d distinct) stored, want %d", len(entries), len(seen), writers*each)
-	}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		entries, err := s.RecentAudit(ctx, MaxAuditLimit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, e := range entries {
+			seen[e.User+" "+e.Command] = true
+		}
+		if len(entries) != writers*each || len(seen) != writers*each {
+			t.Errorf("%d entries (%d distinct) stored, want %d", len(entries), len(seen), writers*each)
+		}
+	})
 }
 
 // BenchmarkAppendAudit measures one audit write, committed, on a database
@@ -191,7 +199,7 @@ func BenchmarkAppendAudit(b *testing.B) {
 			}
 		})
 	}
-	b.Run("file", func(b *testing.B) { run(b, openFile(b, filepath.Join(b.TempDir(), "mfbot.db")), false) })
-	b.Run("file-parallel", func(b *testing.B) { run(b, openFile(b, filepath.Join(b.TempDir(), "mfbot.db")), true) })
+	b.Run("file", func(b *testing.B) { run(b, openStore(b, filepath.Join(b.TempDir(), "mfbot.db")), false) })
+	b.Run("file-parallel", func(b *testing.B) { run(b, openStore(b, filepath.Join(b.TempDir(), "mfbot.db")), true) })
 	b.Run("memory", func(b *testing.B) { run(b, openMemory(b), false) })
 }

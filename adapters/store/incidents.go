@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	sqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
@@ -88,14 +89,12 @@ func (s *Store) SaveIncident(ctx context.Context, inc *incident.Incident) error 
 	}
 	saved := time.Now().UnixNano()
 	if inc.ID == 0 {
-		res, err := s.write.ExecContext(ctx, s.q.insertIncident, append(row, saved)...)
+		// RETURNING rather than LastInsertId, which pgx does not provide.
+		var id int64
+		err := s.write.QueryRowContext(ctx, s.q.insertIncident, append(row, saved)...).Scan(&id)
 		if isUniqueViolation(err) {
 			return fmt.Errorf("save incident %s: another one is open: %w", inc.Key, incident.ErrConflict)
 		}
-		if err != nil {
-			return fmt.Errorf("save incident %s: %w", inc.Key, err)
-		}
-		id, err := res.LastInsertId()
 		if err != nil {
 			return fmt.Errorf("save incident %s: %w", inc.Key, err)
 		}
@@ -354,10 +353,22 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// isUniqueViolation: the insert or update broke a UNIQUE index.
+// pgUniqueViolation is PostgreSQL's SQLSTATE unique_violation.
+const pgUniqueViolation = "23505"
+
+// isUniqueViolation: the insert or update broke a UNIQUE index, as
+// either dialect's driver says it (SQLite's extended result code,
+// PostgreSQL's SQLSTATE 23505 unique_violation).
 func isUniqueViolation(err error) bool {
-	var e *sqlite.Error
-	return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+	var lite *sqlite.Error
+	var pg *pgconn.PgError
+	switch {
+	case errors.As(err, &lite):
+		return lite.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+	case errors.As(err, &pg):
+		return pg.Code == pgUniqueViolation
+	}
+	return false
 }
 
 var _ incident.Store = (*Store)(nil)

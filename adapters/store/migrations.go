@@ -21,7 +21,9 @@ type migration struct {
 // is not an mfbot store, and one whose schema is newer than migs (a newer
 // mfbot wrote it), without changing either. It returns the schema version.
 // Several processes may migrate the same database at once: each step
-// re-reads the version under the write lock.
+// takes the dialect's migration lock first (SQLite: the write lock of
+// BEGIN IMMEDIATE) and re-reads the version under it, so each migration
+// is applied once, by one of them.
 func migrate(ctx context.Context, db *sql.DB, q queries, migs []migration) (int, error) {
 	for i, m := range migs {
 		if m.version != i+1 {
@@ -29,6 +31,9 @@ func migrate(ctx context.Context, db *sql.DB, q queries, migs []migration) (int,
 		}
 	}
 	err := inTx(ctx, db, func(tx *sql.Tx) error {
+		if err := lockMigrations(ctx, tx, q); err != nil {
+			return err
+		}
 		var exists, tables int
 		if err := tx.QueryRowContext(ctx, q.hasMigrationsTable).Scan(&exists); err != nil {
 			return fmt.Errorf("look for schema_migrations: %w", err)
@@ -53,6 +58,9 @@ func migrate(ctx context.Context, db *sql.DB, q queries, migs []migration) (int,
 	for {
 		var version int
 		err := inTx(ctx, db, func(tx *sql.Tx) error {
+			if err := lockMigrations(ctx, tx, q); err != nil {
+				return err
+			}
 			var count int
 			if err := tx.QueryRowContext(ctx, q.schemaVersion).Scan(&version, &count); err != nil {
 				return fmt.Errorf("read schema version: %w", err)
@@ -83,4 +91,15 @@ func migrate(ctx context.Context, db *sql.DB, q queries, migs []migration) (int,
 			return version, nil
 		}
 	}
+}
+
+// lockMigrations takes the dialect's migration lock for the rest of tx.
+func lockMigrations(ctx context.Context, tx *sql.Tx, q queries) error {
+	if q.migrationLock == "" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, q.migrationLock); err != nil {
+		return fmt.Errorf("take the migration lock: %w", err)
+	}
+	return nil
 }

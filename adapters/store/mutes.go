@@ -19,11 +19,8 @@ func (s *Store) AddMute(ctx context.Context, m mute.Mute) (mute.Mute, error) {
 	if err != nil {
 		return m, fmt.Errorf("add mute: created at: %w", err)
 	}
-	res, err := s.write.ExecContext(ctx, s.q.insertMute, m.Env, m.Target, until, m.Reason, m.By, created)
+	err = s.write.QueryRowContext(ctx, s.q.insertMute, m.Env, m.Target, until, m.Reason, m.By, created).Scan(&m.ID)
 	if err != nil {
-		return m, fmt.Errorf("add mute of %s/%s: %w", m.Env, m.Target, err)
-	}
-	if m.ID, err = res.LastInsertId(); err != nil {
 		return m, fmt.Errorf("add mute of %s/%s: %w", m.Env, m.Target, err)
 	}
 	return m, nil

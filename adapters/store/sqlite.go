@@ -236,6 +236,13 @@ ALTER TABLE incidents ADD COLUMN ref TEXT NOT NULL DEFAULT '';
 ALTER TABLE incident_notifications ADD COLUMN group_id INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX incident_notifications_group ON incident_notifications (group_id) WHERE group_id <> 0;
 `},
+		{9, "Slack deliveries seen", `
+CREATE TABLE slack_deliveries (
+	id      TEXT    PRIMARY KEY,
+	seen_ns INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX slack_deliveries_seen ON slack_deliveries (seen_ns);
+`},
 	}
 }
 
@@ -284,7 +291,7 @@ ON CONFLICT (channel, ts) DO UPDATE SET env = excluded.env, service = excluded.s
 		selectThreadTarget: `SELECT env, service, at_ns FROM thread_targets WHERE channel = ? AND ts = ?`,
 		purgeThreadTargets: `DELETE FROM thread_targets WHERE saved_ns < ?`,
 
-		insertMute:  `INSERT INTO mutes (env, target, until_ns, reason, created_by, created_ns) VALUES (?, ?, ?, ?, ?, ?)`,
+		insertMute:  `INSERT INTO mutes (env, target, until_ns, reason, created_by, created_ns) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
 		endMutes:    `UPDATE mutes SET until_ns = ? WHERE env = ? AND (? = 'all' OR target = ?) AND until_ns > ?`,
 		activeMutes: `SELECT id, env, target, until_ns, reason, created_by, created_ns FROM mutes WHERE until_ns > ? ORDER BY until_ns, id`,
 
@@ -295,7 +302,8 @@ ON CONFLICT (channel, ts) DO UPDATE SET env = excluded.env, service = excluded.s
 		insertIncident: `
 INSERT INTO incidents (env, source, target, state, closed, first_ns, last_ns, closed_ns, up_since_ns,
 	count, exit_code, oom, reason, detail, failures, timeline, noted, ref, version, saved_ns)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)
+RETURNING id`,
 		updateIncident: `
 UPDATE incidents SET env = ?, source = ?, target = ?, state = ?, closed = ?, first_ns = ?, last_ns = ?,
 	closed_ns = ?, up_since_ns = ?, count = ?, exit_code = ?, oom = ?, reason = ?, detail = ?,
@@ -331,6 +339,9 @@ INSERT INTO incident_thread_posts (incident_id, kind, title, body, code, created
 SELECT id, incident_id, kind, title, body, code, created_ns FROM incident_thread_posts
 WHERE incident_id = ? AND done_ns IS NULL ORDER BY id`,
 		doneThreadPost: `UPDATE incident_thread_posts SET done_ns = ? WHERE id = ? AND done_ns IS NULL`,
+
+		claimDelivery:   `INSERT INTO slack_deliveries (id, seen_ns) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`,
+		purgeDeliveries: `DELETE FROM slack_deliveries WHERE seen_ns < ?`,
 	}
 }
 

@@ -1,12 +1,16 @@
 // Package store is mfbot's state store: the audit log, pending confirmations,
-// the targets of the bot's threads, and incidents with the state of their
-// Slack notifications (the outbox).
+// the targets of the bot's threads, incidents with the state of their
+// Slack notifications (the outbox), the watchers' cursors, the Slack
+// deliveries already seen, and the election of the replica that runs the
+// alerts (Leadership).
 //
 // MFBOT_STORE names it: a file path opens an embedded SQLite database
 // (modernc.org/sqlite, pure Go), ":memory:" a private in-memory one for
-// tests. A postgres:// URL is recognised but not available yet. Each dialect
-// keeps all its SQL (migrations and queries) in one place — sqlite.go for
-// SQLite — so a second one only has to provide another dialect value.
+// tests, a postgres:// (or postgresql://) URL a PostgreSQL database, which
+// several replicas of mfbot may share. Each dialect keeps all its SQL
+// (migrations and queries) in one place — sqlite.go, postgres.go — with
+// the same migrations (versions and names) on both; the code around them
+// is the same.
 //
 // Times are stored in UTC as integer nanoseconds since the Unix epoch (so
 // years 1678 to 2262), durations as integer nanoseconds; both read back
@@ -21,6 +25,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // ErrNewerSchema is returned by Open for a database written by a newer mfbot
@@ -28,27 +34,33 @@ import (
 var ErrNewerSchema = errors.New("store schema is newer than this mfbot knows")
 
 // Store is mfbot's state store. It is safe for concurrent use by many
-// goroutines and, for SQLite, by several processes sharing the file.
+// goroutines and by several processes sharing the SQLite file or the
+// PostgreSQL database.
 type Store struct {
 	q       queries
 	write   *sql.DB // every write goes through here
 	read    *sql.DB // reads; the same pool as write when there is only one connection
-	name    string  // "sqlite ./mfbot.db": never a password
+	name    string  // "sqlite ./mfbot.db", "postgres mfbot@db:5432/mfbot": never a password
 	version int     // schema version after Open
+
+	// leaderConn configures the dedicated sessions of Leadership
+	// (PostgreSQL); nil: a store of one process, which leads alone.
+	leaderConn *pgx.ConnConfig
+	// scrub takes the URL's password out of an error text (nil: nothing to take).
+	scrub func(string) string
 }
 
 // Open opens the store named by MFBOT_STORE — a file path (embedded SQLite,
-// created if missing, parent directory must exist) or ":memory:" — and
-// brings its schema up to date. A postgres:// URL gives an error: the
-// PostgreSQL store is not available yet.
+// created if missing, parent directory must exist), ":memory:", or a
+// postgres:// or postgresql:// URL (the database must exist; mfbot creates
+// its tables) — and brings its schema up to date.
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	lower := strings.ToLower(dsn)
 	switch {
 	case strings.TrimSpace(dsn) == "":
 		return nil, errors.New("open store: empty MFBOT_STORE: use a file path or a postgres:// URL")
 	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
-		// The URL may carry a password: never echo it.
-		return nil, errors.New("open store: the PostgreSQL store is not available yet: set MFBOT_STORE to a file path (embedded SQLite)")
+		return openPostgres(ctx, dsn)
 	}
 	if scheme, _, ok := strings.Cut(dsn, "://"); ok && !strings.ContainsAny(scheme, `/\`) {
 		return nil, fmt.Errorf("open store: unsupported store URL scheme %q: use a file path or a postgres:// URL", scheme)
@@ -88,6 +100,10 @@ func (s *Store) Describe() string {
 type queries struct {
 	ping string
 
+	// migrationLock runs first in every migration transaction: it makes
+	// processes that start together migrate one after the other
+	// (PostgreSQL; empty for SQLite, whose BEGIN IMMEDIATE does it).
+	migrationLock         string
 	hasMigrationsTable    string // → count of schema_migrations tables (0 or 1)
 	countTables           string // → count of the database's own tables
 	createMigrationsTable string
@@ -107,7 +123,7 @@ type queries struct {
 	selectThreadTarget string // channel, ts → env, service, at
 	purgeThreadTargets string // older_than
 
-	insertIncident  string // env, source, target, state, closed, first, last, closed_at, up_since, count, exit_code, oom, reason, detail, failures, timeline, noted, ref, saved_at
+	insertIncident  string // env, source, target, state, closed, first, last, closed_at, up_since, count, exit_code, oom, reason, detail, failures, timeline, noted, ref, saved_at → id
 	updateIncident  string // the insert's columns, then id, version read
 	selectIncident  string // id → incidentColumns
 	openIncident    string // env, source, target → incidentColumns
@@ -120,7 +136,7 @@ type queries struct {
 	pendingNotifications string // → notificationColumns (zero values when none saved)
 	groupNotifications   string // group_id → notificationColumns, by incident_id
 
-	insertMute  string // env, target, until, reason, created_by, created
+	insertMute  string // env, target, until, reason, created_by, created → id
 	endMutes    string // now, env, target, target, now: active mutes of env for target ('all': every one)
 	activeMutes string // now → id, env, target, until, reason, created_by, created
 
@@ -130,6 +146,9 @@ type queries struct {
 	insertThreadPost   string // incident_id, kind, title, body, code, created
 	pendingThreadPosts string // incident_id → id, incident_id, kind, title, body, code, created
 	doneThreadPost     string // done_at, id
+
+	claimDelivery   string // id, seen: inserted unless the id is there (1 row affected: the first)
+	purgeDeliveries string // older_than
 }
 
 // start migrates the freshly opened store and checks that it answers.
@@ -144,13 +163,14 @@ func (s *Store) start(ctx context.Context, migs []migration) (*Store, error) {
 	}
 	if err != nil {
 		_ = s.Close()
-		return nil, fmt.Errorf("open store %s: %w", s.name, err)
+		return nil, fmt.Errorf("open store %s: %w", s.name, scrubErr(s.scrub, err))
 	}
 	return s, nil
 }
 
-// inTx runs fn in a write transaction (BEGIN IMMEDIATE for SQLite), committing
-// when fn returns nil and rolling back otherwise.
+// inTx runs fn in a write transaction (BEGIN IMMEDIATE for SQLite, READ
+// COMMITTED for PostgreSQL), committing when fn returns nil and rolling
+// back otherwise.
 func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {

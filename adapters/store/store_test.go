@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -26,25 +25,16 @@ func openMemory(t testing.TB) *Store {
 	return s
 }
 
-func openFile(t testing.TB, path string) *Store {
+// openStore opens the store at dsn (a file path, ":memory:" or a
+// postgres:// URL), closed when the test ends.
+func openStore(t testing.TB, dsn string) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), path)
+	s, err := Open(context.Background(), dsn)
 	if err != nil {
-		t.Fatalf("Open(%s): %v", path, err)
+		t.Fatalf("Open: %v", err) // not dsn: it may hold a password
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	return s
-}
-
-// rawDB opens the file without the store, to look at or tamper with it.
-func rawDB(t *testing.T, path string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	return db
 }
 
 func TestOpenMemory(t *testing.T) {
@@ -64,7 +54,7 @@ func TestOpenFileDescribeAndMode(t *testing.T) {
 	if err := os.Mkdir(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	s := openFile(t, path)
+	s := openStore(t, path)
 	if got, want := s.Describe(), fmt.Sprintf("sqlite %s (schema v%d)", path, len(sqliteMigrations())); got != want {
 		t.Errorf("Describe() = %q, want %q", got, want)
 	}
@@ -95,14 +85,20 @@ func TestOpenRefuses(t *testing.T) {
 		want      string
 	}{
 		{"empty", "", "empty MFBOT_STORE"},
-		{"postgres", "postgres://mfbot:S3cr3tPw@db:5432/mfbot", "PostgreSQL store is not available yet"},
-		{"postgresql", "PostgreSQL://mfbot:S3cr3tPw@db/mfbot", "PostgreSQL store is not available yet"},
+		// Port 1 of the loopback refuses at once: the error names the
+		// store, never with its password.
+		{"postgres unreachable", "postgres://mfbot:S3cr3tPw@127.0.0.1:1/mfbot", "open store postgres mfbot@127.0.0.1:1/mfbot"},
+		{"postgresql unreachable", "PostgreSQL://mfbot:S3cr3tPw@127.0.0.1:1/mfbot?sslmode=disable", "open store postgres mfbot@127.0.0.1:1/mfbot"},
+		{"postgres without host", "postgres://mfbot:S3cr3tPw@/mfbot", "missing host"},
+		{"postgres password not encoded", "postgres://mfbot:S3cr3tPw/x@db/mfbot", "open store: malformed postgres URL"},
 		{"other scheme", "mysql://root:S3cr3tPw@db/mfbot", `unsupported store URL scheme "mysql"`},
 		{"missing directory", filepath.Join(dir, "nope", "mfbot.db"), "does not exist"},
 		{"a directory", dir, "is a directory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := Open(context.Background(), tc.dsn)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			s, err := Open(ctx, tc.dsn)
 			if err == nil {
 				_ = s.Close()
 				t.Fatalf("Open(%q) succeeded", tc.dsn)
@@ -118,146 +114,151 @@ func TestOpenRefuses(t *testing.T) {
 }
 
 func TestReopenIsIdempotent(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "mfbot.db")
-	for i := range 3 {
-		s, err := Open(ctx, path)
-		if err != nil {
-			t.Fatalf("open #%d: %v", i+1, err)
+	eachDialect(t, func(t *testing.T, d dialect) {
+		ctx := context.Background()
+		dsn := d.fresh(t)
+		for i := range 3 {
+			s, err := Open(ctx, dsn)
+			if err != nil {
+				t.Fatalf("open #%d: %v", i+1, err)
+			}
+			if err := s.AppendAudit(ctx, audit.Entry{Time: time.Now(), Command: "status"}); err != nil {
+				t.Fatal(err)
+			}
+			entries, err := s.RecentAudit(ctx, 10)
+			if err != nil || len(entries) != i+1 {
+				t.Fatalf("open #%d: %d entries, %v; want %d", i+1, len(entries), err, i+1)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatalf("close #%d: %v", i+1, err)
+			}
 		}
-		if err := s.AppendAudit(ctx, audit.Entry{Time: time.Now(), Command: "status"}); err != nil {
-			t.Fatal(err)
+		versions, maxVersion, _ := schemaHistory(t, d.raw(t, dsn))
+		if n := len(d.migrations()); versions != n || maxVersion != n {
+			t.Errorf("schema_migrations: %d rows up to v%d, want %d up to v%d", versions, maxVersion, n, n)
 		}
-		entries, err := s.RecentAudit(ctx, 10)
-		if err != nil || len(entries) != i+1 {
-			t.Fatalf("open #%d: %d entries, %v; want %d", i+1, len(entries), err, i+1)
-		}
-		if err := s.Close(); err != nil {
-			t.Fatalf("close #%d: %v", i+1, err)
-		}
-	}
-	var versions, maxVersion int
-	if err := rawDB(t, path).QueryRow("SELECT count(*), max(version) FROM schema_migrations").Scan(&versions, &maxVersion); err != nil {
-		t.Fatal(err)
-	}
-	if n := len(sqliteMigrations()); versions != n || maxVersion != n {
-		t.Errorf("schema_migrations: %d rows up to v%d, want %d up to v%d", versions, maxVersion, n, n)
-	}
+	})
 }
 
 func TestOpenMigratesAnOlderDatabase(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "mfbot.db")
-	old := rawDB(t, path)
-	if v, err := migrate(ctx, old, sqliteQueries(), sqliteMigrations()[:1]); err != nil || v != 1 {
-		t.Fatalf("migrate to v1: v%d, %v", v, err)
-	}
-	if _, err := old.Exec(`INSERT INTO audit (time_ns, user_id, channel, env, command, target, outcome, duration_ns, via)
-		VALUES (1700000000000000001, 'U1', 'C1', 'prod', 'status', '', 'ok', 5, 'console')`); err != nil {
-		t.Fatal(err)
-	}
-	if err := old.Close(); err != nil {
-		t.Fatal(err)
-	}
+	eachDialect(t, func(t *testing.T, d dialect) {
+		ctx := context.Background()
+		dsn := d.fresh(t)
+		old := d.raw(t, dsn)
+		if v, err := migrate(ctx, old, d.queries(), d.migrations()[:1]); err != nil || v != 1 {
+			t.Fatalf("migrate to v1: v%d, %v", v, err)
+		}
+		if _, err := old.Exec(`INSERT INTO audit (time_ns, user_id, channel, env, command, target, outcome, duration_ns, via)
+			VALUES (1700000000000000001, 'U1', 'C1', 'prod', 'status', '', 'ok', 5, 'console')`); err != nil {
+			t.Fatal(err)
+		}
+		if err := old.Close(); err != nil {
+			t.Fatal(err)
+		}
 
-	s := openFile(t, path)
-	if want := fmt.Sprintf("(schema v%d)", len(sqliteMigrations())); !strings.HasSuffix(s.Describe(), want) {
-		t.Errorf("Describe() = %q, want %s", s.Describe(), want)
-	}
-	entries, err := s.RecentAudit(ctx, 10)
-	if err != nil || len(entries) != 1 || entries[0].Time.UnixNano() != 1700000000000000001 {
-		t.Fatalf("entries kept across the migration: %+v, %v", entries, err)
-	}
-	if err := s.SaveThreadTarget(ctx, "C1", "1.2", reply.Target{Env: "prod", Service: "app"}); err != nil {
-		t.Errorf("a table of a later migration: %v", err)
-	}
+		s := openStore(t, dsn)
+		if want := fmt.Sprintf("(schema v%d)", len(d.migrations())); !strings.HasSuffix(s.Describe(), want) {
+			t.Errorf("Describe() = %q, want %s", s.Describe(), want)
+		}
+		entries, err := s.RecentAudit(ctx, 10)
+		if err != nil || len(entries) != 1 || entries[0].Time.UnixNano() != 1700000000000000001 {
+			t.Fatalf("entries kept across the migration: %+v, %v", entries, err)
+		}
+		if err := s.SaveThreadTarget(ctx, "C1", "1.2", reply.Target{Env: "prod", Service: "app"}); err != nil {
+			t.Errorf("a table of a later migration: %v", err)
+		}
+	})
 }
 
 func TestOpenRefusesANewerDatabase(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "mfbot.db")
-	if err := openFile(t, path).Close(); err != nil {
-		t.Fatal(err)
-	}
-	raw := rawDB(t, path)
-	newer := len(sqliteMigrations()) + 1
-	if _, err := raw.Exec("INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)", newer); err != nil {
-		t.Fatal(err)
-	}
-	if err := raw.Close(); err != nil { // checkpoints: the whole database is in the file
-		t.Fatal(err)
-	}
-	before, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(ctx, path)
-	if err == nil {
-		_ = s.Close()
-		t.Fatal("Open of a database from a newer mfbot succeeded")
-	}
-	if !errors.Is(err, ErrNewerSchema) || !strings.Contains(err.Error(), fmt.Sprintf("v%d", newer)) {
-		t.Errorf("Open = %v, want ErrNewerSchema naming v%d", err, newer)
-	}
-	after, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(before) != string(after) {
-		t.Error("the refused database was modified")
-	}
+	eachDialect(t, func(t *testing.T, d dialect) {
+		ctx := context.Background()
+		dsn := d.fresh(t)
+		if err := openStore(t, dsn).Close(); err != nil {
+			t.Fatal(err)
+		}
+		raw := d.raw(t, dsn)
+		newer := len(d.migrations()) + 1
+		if _, err := raw.Exec(fmt.Sprintf("INSERT INTO schema_migrations (version, applied_at) VALUES (%d, 0)", newer)); err != nil {
+			t.Fatal(err)
+		}
+		if err := raw.Close(); err != nil { // SQLite checkpoints: the whole database is in the file
+			t.Fatal(err)
+		}
+		before := d.snapshot(t, dsn)
+		s, err := Open(ctx, dsn)
+		if err == nil {
+			_ = s.Close()
+			t.Fatal("Open of a database from a newer mfbot succeeded")
+		}
+		if !errors.Is(err, ErrNewerSchema) || !strings.Contains(err.Error(), fmt.Sprintf("v%d", newer)) {
+			t.Errorf("Open = %v, want ErrNewerSchema naming v%d", err, newer)
+		}
+		if after := d.snapshot(t, dsn); before != after {
+			t.Error("the refused database was modified")
+		}
+	})
 }
 
 func TestOpenRefusesAForeignDatabase(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "other.db")
-	if _, err := rawDB(t, path).Exec("CREATE TABLE customers (id INTEGER)"); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(context.Background(), path)
-	if err == nil {
-		_ = s.Close()
-		t.Fatal("Open of another application's database succeeded")
-	}
-	if !strings.Contains(err.Error(), "not an mfbot store") {
-		t.Errorf("Open = %v, want 'not an mfbot store'", err)
-	}
+	eachDialect(t, func(t *testing.T, d dialect) {
+		dsn := d.fresh(t)
+		if _, err := d.raw(t, dsn).Exec("CREATE TABLE customers (id INTEGER)"); err != nil {
+			t.Fatal(err)
+		}
+		s, err := Open(context.Background(), dsn)
+		if err == nil {
+			_ = s.Close()
+			t.Fatal("Open of another application's database succeeded")
+		}
+		if !strings.Contains(err.Error(), "not an mfbot store") {
+			t.Errorf("Open = %v, want 'not an mfbot store'", err)
+		}
+	})
 }
 
 func TestCallsHonourContextAndWrapErrors(t *testing.T) {
-	s := openMemory(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	now := time.Now()
-	checks := map[string]error{
-		"append audit entry": s.AppendAudit(ctx, audit.Entry{Time: now}),
-		"create confirmation": s.CreateConfirmation(ctx, confirm.Request{
-			ID: "x", CreatedAt: now, ExpiresAt: now.Add(time.Minute)}),
-		"save thread target": s.SaveThreadTarget(ctx, "C", "1.1", reply.Target{}),
-		"ping store":         s.Ping(ctx),
-	}
-	_, checks["read audit log"] = s.RecentAudit(ctx, 1)
-	_, _, checks["decide confirmation"] = s.DecideConfirmation(ctx, "x", confirm.Confirmed, "U1", now)
-	_, checks["purge confirmations"] = s.PurgeConfirmations(ctx, now)
-	_, _, checks["read thread target"] = s.ThreadTarget(ctx, "C", "1.1")
-	_, checks["purge thread targets"] = s.PurgeThreadTargets(ctx, now)
-	for what, err := range checks {
-		if !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), what) {
-			t.Errorf("%s with a cancelled context: %v", what, err)
+	eachDialect(t, func(t *testing.T, d dialect) {
+		dsn := d.fresh(t)
+		s := openStore(t, dsn)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		now := time.Now()
+		checks := map[string]error{
+			"append audit entry": s.AppendAudit(ctx, audit.Entry{Time: now}),
+			"create confirmation": s.CreateConfirmation(ctx, confirm.Request{
+				ID: "x", CreatedAt: now, ExpiresAt: now.Add(time.Minute)}),
+			"save thread target": s.SaveThreadTarget(ctx, "C", "1.1", reply.Target{}),
+			"ping store":         s.Ping(ctx),
 		}
-	}
-	if _, err := Open(ctx, filepath.Join(t.TempDir(), "mfbot.db")); !errors.Is(err, context.Canceled) {
-		t.Errorf("Open with a cancelled context: %v", err)
-	}
+		_, checks["read audit log"] = s.RecentAudit(ctx, 1)
+		_, _, checks["decide confirmation"] = s.DecideConfirmation(ctx, "x", confirm.Confirmed, "U1", now)
+		_, checks["purge confirmations"] = s.PurgeConfirmations(ctx, now)
+		_, _, checks["read thread target"] = s.ThreadTarget(ctx, "C", "1.1")
+		_, checks["purge thread targets"] = s.PurgeThreadTargets(ctx, now)
+		_, checks["claim Slack delivery"] = s.ClaimDelivery(ctx, "Ev1", now)
+		_, checks["purge Slack deliveries"] = s.PurgeDeliveries(ctx, now)
+		for what, err := range checks {
+			if !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), what) {
+				t.Errorf("%s with a cancelled context: %v", what, err)
+			}
+		}
+		if _, err := Open(ctx, d.fresh(t)); !errors.Is(err, context.Canceled) {
+			t.Errorf("Open with a cancelled context: %v", err)
+		}
+	})
 }
 
 func TestTimesOutOfRange(t *testing.T) {
-	s := openMemory(t)
-	ctx := context.Background()
-	err := s.CreateConfirmation(ctx, confirm.Request{ID: "x", CreatedAt: time.Now()})
-	if err == nil || !strings.Contains(err.Error(), "out of range") {
-		t.Errorf("a zero ExpiresAt: %v, want out of range", err)
-	}
-	if _, err := s.PurgeConfirmations(ctx, time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)); err == nil {
-		t.Error("year 3000 accepted")
-	}
+	eachDialect(t, func(t *testing.T, d dialect) {
+		s := d.open(t)
+		ctx := context.Background()
+		err := s.CreateConfirmation(ctx, confirm.Request{ID: "x", CreatedAt: time.Now()})
+		if err == nil || !strings.Contains(err.Error(), "out of range") {
+			t.Errorf("a zero ExpiresAt: %v, want out of range", err)
+		}
+		if _, err := s.PurgeConfirmations(ctx, time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)); err == nil {
+			t.Error("year 3000 accepted")
+		}
+	})
 }

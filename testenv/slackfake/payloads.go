@@ -467,6 +467,14 @@ func (s *Server) SendInteraction(ctx context.Context, payload any) (Ack, error) 
 	return s.sendEnvelope(ctx, "interactive", payload, false, responseURLOf(payload))
 }
 
+// SendInteractionVia is SendInteraction on the connection and under the
+// envelope ID that d says: sent again with the first one's Ack.EnvelopeID
+// on another connection, it is Slack's redelivery of a click to another
+// replica.
+func (s *Server) SendInteractionVia(ctx context.Context, d Delivery, payload any) (Ack, error) {
+	return s.sendEnvelopeVia(ctx, d, "interactive", payload, false, responseURLOf(payload))
+}
+
 func responseURLOf(payload any) string {
 	b, err := json.Marshal(payload)
 	if err != nil {

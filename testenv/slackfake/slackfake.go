@@ -86,7 +86,8 @@ type Server struct {
 	down      bool
 	rate      map[string]*rateLimit
 	failNext  map[string][]string
-	messages  map[string][]*Message // per channel, in ts order
+	hold      map[string][]time.Duration // answers to hold back, per method (HoldNextAnswer)
+	messages  map[string][]*Message      // per channel, in ts order
 	ephemeral map[string][]*Ephemeral
 	files     []*File
 	groups    map[string][]string
@@ -237,6 +238,7 @@ func New(opts Options) *Server {
 		changed:   make(chan struct{}),
 		rate:      map[string]*rateLimit{},
 		failNext:  map[string][]string{},
+		hold:      map[string][]time.Duration{},
 		messages:  map[string][]*Message{},
 		ephemeral: map[string][]*Ephemeral{},
 		groups:    map[string][]string{},
@@ -379,6 +381,16 @@ func (s *Server) FailNext(method, errCode string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failNext[method] = append(s.failNext[method], errCode)
+}
+
+// HoldNextAnswer makes the next call of method take effect at once (a
+// message posted is in the channel) but holds its answer back for d, or
+// until the caller gives up: a caller that dies meanwhile never learns
+// what it did (chat.postMessage's ts). Holds queue like FailNext's.
+func (s *Server) HoldNextAnswer(method string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hold[method] = append(s.hold[method], d)
 }
 
 // SetUsergroup sets the members usergroups.users.list answers for id.

@@ -222,27 +222,69 @@ func (s *Server) handleFrame(wc *wsConn, data []byte) {
 		s.notifyLocked()
 		return
 	}
-	for _, env := range s.envelopes {
-		if env.ID == ack.EnvelopeID && env.Ack == nil {
-			a := &Ack{
-				EnvelopeID: env.ID, ConnID: wc.id, ResponseURL: env.ResponseURL,
-				SentAt: env.SentAt, AckedAt: now, Latency: now.Sub(env.SentAt),
-			}
-			if len(ack.Payload) > 0 && string(ack.Payload) != "null" {
-				a.Payload = slices.Clone(ack.Payload)
-			}
-			env.Ack = a
-			s.notifyLocked()
-			return
+	// The envelope is the one sent on this connection, or else the first
+	// one pending with that ID: a redelivery on another connection shares
+	// its ID.
+	var env *Envelope
+	for _, e := range s.envelopes {
+		if e.ID != ack.EnvelopeID || e.Ack != nil {
+			continue
 		}
+		if e.ConnID == wc.id {
+			env = e
+			break
+		}
+		if env == nil {
+			env = e
+		}
+	}
+	if env != nil {
+		a := &Ack{
+			EnvelopeID: env.ID, ConnID: wc.id, ResponseURL: env.ResponseURL,
+			SentAt: env.SentAt, AckedAt: now, Latency: now.Sub(env.SentAt),
+		}
+		if len(ack.Payload) > 0 && string(ack.Payload) != "null" {
+			a.Payload = slices.Clone(ack.Payload)
+		}
+		env.Ack = a
+		s.notifyLocked()
+		return
 	}
 	s.strayAcks = append(s.strayAcks, slices.Clone(data))
 	s.notifyLocked()
 }
 
+// Delivery says how an envelope travels. Slack sends each envelope on
+// one of the app's open connections and, when it gets no ack in time,
+// delivers it again — possibly on another connection (another replica of
+// the app) — under the same envelope ID. The zero Delivery is the
+// ordinary case: the newest open connection, a new envelope ID.
+type Delivery struct {
+	ConnID     int    // the connection (ConnInfo.ID); 0: the newest open one
+	EnvelopeID string // "": a new one; an earlier envelope's ID: a redelivery of it
+}
+
+// OpenConnections lists the IDs of the open Socket Mode connections,
+// oldest first.
+func (s *Server) OpenConnections() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []int
+	for _, c := range s.liveConnsLocked() {
+		ids = append(ids, c.id)
+	}
+	return ids
+}
+
 // sendEnvelope sends an envelope on the newest open connection and waits
 // for its ack.
 func (s *Server) sendEnvelope(ctx context.Context, typ string, payload any, acceptsResponse bool, responseURL string) (Ack, error) {
+	return s.sendEnvelopeVia(ctx, Delivery{}, typ, payload, acceptsResponse, responseURL)
+}
+
+// sendEnvelopeVia sends an envelope as d says and waits for its ack on
+// that connection.
+func (s *Server) sendEnvelopeVia(ctx context.Context, d Delivery, typ string, payload any, acceptsResponse bool, responseURL string) (Ack, error) {
 	pl, err := json.Marshal(payload)
 	if err != nil {
 		return Ack{}, err
@@ -254,7 +296,23 @@ func (s *Server) sendEnvelope(ctx context.Context, typ string, payload any, acce
 		return Ack{}, ErrNoConnection
 	}
 	wc := live[len(live)-1]
-	env := &Envelope{ID: randomUUID(), Type: typ, Payload: pl, ConnID: wc.id, SentAt: time.Now(), ResponseURL: responseURL}
+	if d.ConnID != 0 {
+		wc = nil
+		for _, c := range live {
+			if c.id == d.ConnID {
+				wc = c
+			}
+		}
+		if wc == nil {
+			s.mu.Unlock()
+			return Ack{}, fmt.Errorf("slackfake: Socket Mode connection %d is not open", d.ConnID)
+		}
+	}
+	id := d.EnvelopeID
+	if id == "" {
+		id = randomUUID()
+	}
+	env := &Envelope{ID: id, Type: typ, Payload: pl, ConnID: wc.id, SentAt: time.Now(), ResponseURL: responseURL}
 	s.envelopes = append(s.envelopes, env)
 	s.notifyLocked()
 	s.mu.Unlock()

@@ -367,3 +367,41 @@ func TestInteractionPayloadShape(t *testing.T) {
 		t.Fatalf("ephemerals: %+v", e)
 	}
 }
+
+// Two apps connected (two replicas): an envelope goes to the connection
+// chosen, and its redelivery under the same ID to the other; each is
+// acked on its own connection.
+func TestSendInteractionViaAConnection(t *testing.T) {
+	f := newFake(t, Options{})
+	ctx := testCtx(t)
+	a := startBot(t, f, f.AppToken())
+	recv(t, a.hellos)
+	b := startBot(t, f, f.AppToken())
+	recv(t, b.hellos)
+	conns := f.OpenConnections()
+	if len(conns) != 2 {
+		t.Fatalf("open connections %v, want 2", conns)
+	}
+	payload := map[string]any{"type": "block_actions", "user": map[string]any{"id": "U1"}, "actions": []any{}}
+	first, err := f.SendInteractionVia(ctx, Delivery{ConnID: conns[0]}, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recv(t, a.interactions)
+	again, err := f.SendInteractionVia(ctx, Delivery{ConnID: conns[1], EnvelopeID: first.EnvelopeID}, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recv(t, b.interactions)
+	if first.ConnID != conns[0] || again.ConnID != conns[1] || again.EnvelopeID != first.EnvelopeID {
+		t.Errorf("acks %+v and %+v, want the same envelope acked on each connection", first, again)
+	}
+	envs := f.Envelopes()
+	if len(envs) != 2 || envs[0].ID != envs[1].ID || envs[0].ConnID != conns[0] || envs[1].ConnID != conns[1] ||
+		envs[0].Ack == nil || envs[1].Ack == nil || envs[1].Ack.ConnID != conns[1] {
+		t.Errorf("envelopes %+v", envs)
+	}
+	if _, err := f.SendInteractionVia(ctx, Delivery{ConnID: 99}, payload); err == nil {
+		t.Error("an envelope was sent on a connection that is not open")
+	}
+}

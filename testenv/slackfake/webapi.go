@@ -103,6 +103,10 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		call.Error = apiErr.code
 	}
 	s.calls = append(s.calls, call)
+	var hold time.Duration
+	if q := s.hold[method]; len(q) > 0 {
+		hold, s.hold[method] = q[0], q[1:]
+	}
 	s.notifyLocked()
 	s.mu.Unlock()
 
@@ -110,6 +114,16 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		s.logf("%s -> %d %s", method, call.HTTPStatus, call.Error)
 	} else {
 		s.logf("%s -> ok", method)
+	}
+	if hold > 0 {
+		s.logf("%s: holding the answer back for %s", method, hold)
+		t := time.NewTimer(hold)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			return // the caller is gone: it never gets the answer
+		}
 	}
 	switch call.HTTPStatus {
 	case http.StatusServiceUnavailable:

@@ -517,3 +517,33 @@ func TestMetadataAndHistoryPages(t *testing.T) {
 		t.Errorf("metadata without event_type: %q", e)
 	}
 }
+
+// A held answer: the message is posted at once, the caller learns it
+// only after the hold; the next call is answered at once.
+func TestHoldNextAnswer(t *testing.T) {
+	f := newFake(t, Options{})
+	ctx := testCtx(t)
+	f.HoldNextAnswer("chat.postMessage", 300*time.Millisecond)
+	posted := make(chan time.Duration, 1)
+	start := time.Now()
+	go func() {
+		_, _, err := client(f).PostMessageContext(ctx, "C1", slack.MsgOptionText("held", false))
+		if err != nil {
+			t.Error(err)
+		}
+		posted <- time.Since(start)
+	}()
+	if err := f.WaitFor(ctx, func(s *Server) bool { return len(s.Messages("C1")) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	if in := time.Since(start); in >= 300*time.Millisecond {
+		t.Errorf("the message appeared after %s, want at once", in)
+	}
+	if took := <-posted; took < 300*time.Millisecond {
+		t.Errorf("the answer came after %s, want the hold (300ms)", took)
+	}
+	start = time.Now()
+	if _, _, err := client(f).PostMessageContext(ctx, "C1", slack.MsgOptionText("not held", false)); err != nil || time.Since(start) > 200*time.Millisecond {
+		t.Errorf("the next call: %v after %s, want an answer at once", err, time.Since(start))
+	}
+}
