@@ -402,6 +402,22 @@ const (
 // at the end.
 func moreStartDockerd(t *testing.T) *moreDockerd {
 	t.Helper()
+	return moreStartDockerdWith(t, moreDockerdOptions{bridge: moreBridge, bridgeAddr: moreBridgeAddr})
+}
+
+// moreDockerdOptions is what differs between the tests' own engines.
+type moreDockerdOptions struct {
+	// bridge and bridgeAddr: its default bridge, one per engine (tests of
+	// another `go test` may run their engine at the same time).
+	bridge, bridgeAddr string
+	// args are more dockerd arguments (a TLS listener); the test's own
+	// calls still go through the unix socket.
+	args []string
+}
+
+// moreStartDockerdWith is moreStartDockerd with opts.
+func moreStartDockerdWith(t *testing.T, opts moreDockerdOptions) *moreDockerd {
+	t.Helper()
 	bin, err := exec.LookPath("dockerd")
 	if err != nil {
 		t.Fatal(err)
@@ -421,22 +437,22 @@ func moreStartDockerd(t *testing.T) *moreDockerd {
 		}
 		return nil
 	}
-	ip("link", "del", moreBridge) // left by an interrupted run, if any
-	for _, args := range [][]string{{"link", "add", moreBridge, "type", "bridge"}, {"addr", "add", moreBridgeAddr, "dev", moreBridge}, {"link", "set", moreBridge, "up"}} {
+	ip("link", "del", opts.bridge) // left by an interrupted run, if any
+	for _, args := range [][]string{{"link", "add", opts.bridge, "type", "bridge"}, {"addr", "add", opts.bridgeAddr, "dev", opts.bridge}, {"link", "set", opts.bridge, "up"}} {
 		if err := ip(args...); err != nil {
 			t.Fatal(err)
 		}
 	}
 	t.Cleanup(func() {
 		d.remove(t)
-		if err := ip("link", "del", moreBridge); err != nil {
+		if err := ip("link", "del", opts.bridge); err != nil {
 			t.Error(err)
 		}
 	})
 	d.start(t, moreProcess{
-		argv: []string{bin, "--iptables=false", "--storage-driver=vfs", "--bridge=" + moreBridge,
+		argv: append([]string{bin, "--iptables=false", "--storage-driver=vfs", "--bridge=" + opts.bridge,
 			"--data-root", filepath.Join(dir, "data"), "--exec-root", filepath.Join(dir, "exec"),
-			"--pidfile", filepath.Join(dir, "docker.pid"), "-H", d.host(), "--config-file", filepath.Join(dir, "daemon.json")},
+			"--pidfile", filepath.Join(dir, "docker.pid"), "-H", d.host(), "--config-file", filepath.Join(dir, "daemon.json")}, opts.args...),
 		env:    os.Environ(),
 		cwd:    dir,
 		stdout: filepath.Join(dir, "dockerd.log"),
@@ -682,7 +698,9 @@ func TestAlertMoreDockerdRestart(t *testing.T) {
 	moreWaitListening(t, shutdownAddr)
 
 	fake := newFake(t)
-	cfg := moreConfig(t, stack, d.host(), map[string]string{"replayed": replayed.Name, "shutdown": shutdown.Name}, alertsYAML)
+	// Each incident on a root of its own (not grouped with the engine's):
+	// the test reads each one's fields.
+	cfg := moreConfig(t, stack, d.host(), map[string]string{"replayed": replayed.Name, "shutdown": shutdown.Name}, alertsYAML+"  group_window: 0s\n")
 	bot := moreStartBot(t, stack, fake, cfg)
 	slash(t, fake, viewer, "help")
 	time.Sleep(2 * time.Second) // the watcher's first reconciliation is done: it follows the stream

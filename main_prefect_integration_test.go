@@ -26,7 +26,9 @@ import (
 const (
 	prefPoll     = time.Second
 	prefRecovery = 2 * time.Second
-	prefYAML     = "alerts:\n  prefect_poll_interval: 1s\n  recovery_after: 2s\n  update_interval: 1s\n  stuck_run_after: 50m\n"
+	// group_window 0: the stuck run's and the failed run's alerts, a
+	// second apart, each on a root of its own (the test reads their threads).
+	prefYAML = "alerts:\n  prefect_poll_interval: 1s\n  recovery_after: 2s\n  update_interval: 1s\n  group_window: 0s\n  stuck_run_after: 50m\n"
 )
 
 // prefFlavors are the two Prefect generations, by the URL mfbot is given.

@@ -152,7 +152,7 @@ var slackGoMethods = map[string]string{
 }
 
 // notSlack are *Context methods in the scanned files that are not Slack calls.
-var notSlack = map[string]bool{"NotifyContext": true}
+var notSlack = map[string]bool{"NotifyContext": true, "DialContext": true}
 
 // featureScopes are the scopes the manifest's features need, not a method.
 var featureScopes = map[string]string{

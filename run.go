@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -81,24 +82,48 @@ func runBot(ctx context.Context, args []string, stderr io.Writer) int {
 		log.Error("cannot build the command catalogue", "err", err)
 		return bot.ExitFailed
 	}
-	dispatcher := bot.NewSlack(a.Catalogue, api, st, bot.SlackOptions{Log: log, Metrics: botMetrics})
+	// Every replica answers commands; the store tells which one handles a
+	// delivery that Slack repeats, possibly to another replica.
+	dispatcher := bot.NewSlack(a.Catalogue, api, st, bot.SlackOptions{Log: log, Metrics: botMetrics, Deliveries: st})
 
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	errs := make(chan error, 3)
-	go func() { errs <- dispatcher.Run(ctx, shutdownGrace) }()
-	if err := startAlerts(ctx, a, st, api, log, botMetrics, errs); err != nil {
-		log.Error("cannot start the watchers", "err", err)
-		return bot.ExitFailed
-	}
-	// Retention: purge old confirmations, thread targets and closed incidents hourly.
-	go (&bot.Retention{Store: st, Log: log}).Run(ctx)
+	// The dispatcher has its own channel: its end is waited for at exit,
+	// so that commands in flight finish before the store and engines close.
+	dispatched := make(chan error, 1)
+	go func() { dispatched <- dispatcher.Run(ctx, shutdownGrace) }()
+	// The alerts run on one replica at a time, the leader: the watchers,
+	// the notifier and the retention job start with each of its terms and
+	// stop with it. At exit the term ends before the store closes.
+	leading := make(chan struct{})
+	go func() {
+		defer close(leading)
+		leadAlerts(ctx, st.Leadership(store.LeaderOptions{Log: log}), newLeaderGauge(reg), log, errs,
+			func(ctx context.Context, wg *sync.WaitGroup, errs chan<- error) error {
+				if err := startAlerts(ctx, a, st, api, log, botMetrics, errs, wg); err != nil {
+					return err
+				}
+				// Retention: purge old confirmations, thread targets, closed
+				// incidents and Slack deliveries hourly.
+				wg.Go(func() { (&bot.Retention{Store: st, Log: log}).Run(ctx) })
+				return nil
+			})
+	}()
+	defer func() {
+		stop()
+		if !waitClosed(leading, shutdownGrace) {
+			log.Warn("the alerts did not stop in time", "after", shutdownGrace)
+		}
+	}()
+	var socket *bot.SocketActivity // nil: HTTP endpoints only
 	if cfg.Slack.AppToken != "" {
+		socket = &bot.SocketActivity{}
 		socketAPI := slack.New(cfg.Slack.BotToken.Reveal(), slack.OptionAppLevelToken(cfg.Slack.AppToken.Reveal()), slack.OptionAPIURL(cfg.Slack.APIURL))
-		go func() { errs <- dispatcher.RunSocketMode(ctx, socketAPI) }()
+		go func() { errs <- dispatcher.RunSocketMode(ctx, socketAPI, socket.Option()) }()
 	}
 	server, err := listen(cfg.HTTPAddr, bot.HTTPHandler(dispatcher, cfg.Slack.SigningSecret.Reveal(), cfg.Slack.AppToken != "", metricsHandler(reg),
-		a.probes(st), a.Redactor.String))
+		append(a.probes(st), dispatcher.SlackProbe(socket)), a.Redactor.String))
 	if err != nil {
 		log.Error("cannot listen", "addr", cfg.HTTPAddr, "err", err)
 		return bot.ExitFailed
@@ -113,11 +138,20 @@ func runBot(ctx context.Context, args []string, stderr io.Writer) int {
 		if ctx.Err() != nil {
 			failure = nil // a component noticing the shutdown, not a failure
 		}
+	case failure = <-dispatched:
+		dispatched = nil // it stopped by itself: nothing left to drain
 	}
 	stop()
 	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancelShutdown()
 	server.Shutdown(shutdownCtx)
+	if dispatched != nil {
+		// Commands in flight finish (Run cancels them after shutdownGrace)
+		// and post their replies; the outbox stays in the store for the
+		// next start.
+		log.Info("mfbot stops: waiting for the commands in flight", "at_most", shutdownGrace)
+		<-dispatched
+	}
 	if failure != nil && !errors.Is(failure, http.ErrServerClosed) {
 		log.Error("mfbot stops", "err", failure)
 		return bot.ExitFailed
@@ -145,13 +179,13 @@ func listen(addr string, h http.Handler) (*httpServer, error) {
 
 func (s *httpServer) serve() error { return s.Serve(s.listener) }
 
-// startAlerts starts the pipeline that turns failures into alerts: the
+// startAlerts starts, in wg, the pipeline that turns failures into alerts: the
 // sources (one Docker watcher per environment, resuming from its saved
 // cursor; the data freshness checks of every environment; the flow runs
 // of every environment with a Prefect), the incident
 // recorder, and the notifier when an alert channel is set (without one,
 // incidents are recorded and logged only).
-func startAlerts(ctx context.Context, a *app, st *store.Store, api *slackapi.Client, log *slog.Logger, m *bot.Metrics, errs chan<- error) error {
+func startAlerts(ctx context.Context, a *app, st *store.Store, api *slackapi.Client, log *slog.Logger, m *bot.Metrics, errs chan<- error, wg *sync.WaitGroup) error {
 	cfg := a.Config
 	docker := watch.DockerSource{LogsBefore: a.Catalogue.LogsBefore}
 	for _, e := range cfg.Environments {
@@ -159,14 +193,16 @@ func startAlerts(ctx context.Context, a *app, st *store.Store, api *slackapi.Cli
 		if err != nil {
 			return err
 		}
+		seen := func(at time.Time) { m.WatcherSeen(watch.SourceDocker, e.Name, at) }
 		docker.Watchers = append(docker.Watchers, watch.NewDockerWatcher(e, a.Engines[e.Name],
-			watch.DockerOptions{Cursor: cursor, StopWindow: cfg.Limits.StopTimeout + time.Minute, Log: log}))
+			watch.DockerOptions{Cursor: cursor, StopWindow: cfg.Limits.StopTimeout + time.Minute, Log: log, Seen: seen}))
 	}
 	// The data freshness of each environment: its app's healthcheck and its
 	// database, as wired for the commands (`health` reads them the same way).
 	fresh := &watch.FreshnessSource{Interval: cfg.Alerts.FreshnessPoll, Log: log,
 		Thresholds:  freshness.Thresholds{PositionsReceived: cfg.Alerts.PositionsReceived, PositionsUpdated: cfg.Alerts.PositionsUpdated, LogbookReceived: cfg.Alerts.LogbookReceived},
-		QueryFailed: func(err error) bool { return errors.Is(err, postgres.ErrQuery) }}
+		QueryFailed: func(err error) bool { return errors.Is(err, postgres.ErrQuery) },
+		Seen:        func(env string, at time.Time) { m.WatcherSeen(watch.SourceFreshness, env, at) }}
 	for _, env := range a.envs {
 		fe := watch.FreshnessEnv{Name: env.Config.Name}
 		if env.App != nil {
@@ -185,7 +221,8 @@ func startAlerts(ctx context.Context, a *app, st *store.Store, api *slackapi.Cli
 	}
 	// The flow runs of every environment with a Prefect, each from the
 	// cursor saved by the last run of mfbot.
-	flows := &watch.PrefectSource{Interval: cfg.Alerts.PrefectPoll, StuckAfter: cfg.Alerts.StuckRunAfter, Log: log}
+	flows := &watch.PrefectSource{Interval: cfg.Alerts.PrefectPoll, StuckAfter: cfg.Alerts.StuckRunAfter, Log: log,
+		Seen: func(env string, at time.Time) { m.WatcherSeen(watch.SourcePrefect, env, at) }}
 	for _, env := range a.envs {
 		if env.Pipeline == nil {
 			continue
@@ -211,14 +248,18 @@ func startAlerts(ctx context.Context, a *app, st *store.Store, api *slackapi.Cli
 	rules := incident.Rules{CrashLoopRestarts: cfg.Alerts.CrashLoopRestarts, CrashLoopWindow: cfg.Alerts.CrashLoopWindow, RecoveryAfter: cfg.Alerts.RecoveryAfter}
 	alerts := &bot.Alerts{Store: st, Rules: rules, Sources: sources, SaveCursor: st.SaveCursor, Log: log, Metrics: m}
 	if cfg.AlertChannel != "" {
-		n := notify.New(st, api, cfg.AlertChannel, notify.Options{UpdateInterval: cfg.Alerts.UpdateInterval,
+		groupWindow := cfg.Alerts.GroupWindow
+		if groupWindow == 0 {
+			groupWindow = -1 // notify's "never"
+		}
+		n := notify.New(st, api, cfg.AlertChannel, notify.Options{UpdateInterval: cfg.Alerts.UpdateInterval, GroupWindow: groupWindow,
 			Muted: mutedBy(commands.MutePolicy(cfg, st), log), Presenters: presenters, Threads: st, Log: log, OnEvent: m.NotifyEvent})
 		alerts.Notify = n.Kick
-		go func() { errs <- n.Run(ctx) }()
+		wg.Go(func() { errs <- n.Run(ctx) })
 	} else {
 		log.Warn("MFBOT_ALERT_CHANNEL is not set: incidents are recorded and logged, not posted")
 	}
-	go alerts.Run(ctx)
+	wg.Go(func() { alerts.Run(ctx) })
 	return nil
 }
 

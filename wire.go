@@ -42,8 +42,8 @@ func wire(configPath string, log *slog.Logger) (*app, error) {
 	a := &app{Config: cfg, Engines: map[string]*docker.Engine{}, Redactor: redactor}
 	for _, e := range cfg.Environments {
 		opts := docker.Options{Host: e.DockerHost}
-		if e.DockerTLS != nil {
-			opts.CAPath, opts.CertPath, opts.KeyPath = e.DockerTLS.CA, e.DockerTLS.Cert, e.DockerTLS.Key
+		if t := e.DockerTLS; t != nil {
+			opts.TLS = &docker.TLS{CA: t.CA, Cert: t.Cert, Key: t.Key, SkipVerify: !t.Verify}
 		}
 		engine, err := docker.New(opts)
 		if err != nil {

@@ -18,6 +18,9 @@ type Probe struct {
 	// when it fails); the others are reported only.
 	Required bool
 	Check    func(ctx context.Context) error
+	// Detail, when set, says what the probe saw, failed or not (the age
+	// of the last message from Slack).
+	Detail func() string
 }
 
 // probeResult is what /healthz says of one probe.
@@ -25,6 +28,7 @@ type probeResult struct {
 	OK       bool   `json:"ok"`
 	Required bool   `json:"required"`
 	Error    string `json:"error,omitempty"`
+	Detail   string `json:"detail,omitempty"`
 }
 
 // runProbes asks every probe at once, each bounded by probeTimeout, and
@@ -40,6 +44,9 @@ func runProbes(ctx context.Context, probes []Probe, redact func(string) string) 
 			defer cancel()
 			err := p.Check(ctx)
 			res := probeResult{OK: err == nil, Required: p.Required}
+			if p.Detail != nil {
+				res.Detail = p.Detail()
+			}
 			if err != nil {
 				res.Error = err.Error()
 				if redact != nil {

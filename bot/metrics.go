@@ -17,6 +17,7 @@ type Metrics struct {
 	incidents    *prometheus.CounterVec
 	suppressed   *prometheus.CounterVec
 	reconnection prometheus.Counter
+	watcherSeen  *prometheus.GaugeVec
 }
 
 // NewMetrics builds the bot's metrics and registers them with reg (nil:
@@ -35,9 +36,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "mfbot_slack_socket_reconnections_total",
 			Help: "Socket Mode connections established after the first one.",
 		}),
+		// A timestamp rather than an age: it is right between scrapes and
+		// after a missed one, and the age is `time() - ...` in PromQL (the
+		// Prometheus instrumentation guidelines). Absent until the watcher
+		// first hears from its source.
+		watcherSeen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "mfbot_watcher_last_event_timestamp_seconds",
+			Help: "When each watcher last heard from its source (Unix time): a Docker event or (re)connection, a freshness poll that the app or the database answered, a Prefect poll that the API answered; by source and environment.",
+		}, []string{"source", "env"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.incidents, m.suppressed, m.reconnection)
+		reg.MustRegister(m.incidents, m.suppressed, m.reconnection, m.watcherSeen)
 	}
 	return m
 }
@@ -56,6 +65,15 @@ func (m *Metrics) NotifyEvent(kind notify.EventKind, inc *incident.Incident) {
 		return
 	}
 	m.suppressed.WithLabelValues(inc.Key.Source).Inc()
+}
+
+// WatcherSeen records that the watcher of source in env heard from its
+// source at t.
+func (m *Metrics) WatcherSeen(source, env string, t time.Time) {
+	if m == nil {
+		return
+	}
+	m.watcherSeen.WithLabelValues(source, env).Set(float64(t.UnixNano()) / 1e9)
 }
 
 func (m *Metrics) reconnected() {

@@ -103,3 +103,34 @@ mfbot_notifications_pending 3
 		t.Error(err)
 	}
 }
+
+// The watchers' last-event gauge holds, per source and environment, the
+// Unix time each last heard from its source, and moves with it.
+func TestMetricsWatcherLastEvent(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	m := NewMetrics(reg)
+	t0 := time.Date(2026, 12, 4, 10, 0, 0, 500_000_000, time.UTC)
+	m.WatcherSeen("docker", "prod", t0)
+	m.WatcherSeen("prefect", "prod", t0.Add(-time.Minute))
+	gauge := func(source, env string) float64 {
+		return testutil.ToFloat64(m.watcherSeen.WithLabelValues(source, env))
+	}
+	if got := gauge("docker", "prod"); got != 1796378400.5 {
+		t.Fatalf("docker[prod] = %v, want %v", got, float64(t0.UnixNano())/1e9)
+	}
+	m.WatcherSeen("docker", "prod", t0.Add(90*time.Second))
+	if got := gauge("docker", "prod"); got != 1796378490.5 {
+		t.Fatalf("docker[prod] after another event = %v", got)
+	}
+	if got := gauge("prefect", "prod"); got != 1796378340.5 {
+		t.Fatalf("prefect[prod] = %v", got)
+	}
+	if n := testutil.CollectAndCount(reg, "mfbot_watcher_last_event_timestamp_seconds"); n != 2 {
+		t.Errorf("%d series, want 2 (a watcher that heard nothing has none)", n)
+	}
+	if problems, err := testutil.CollectAndLint(reg); err != nil || len(problems) > 0 {
+		t.Errorf("lint: %v %v", problems, err)
+	}
+	var none *Metrics
+	none.WatcherSeen("docker", "prod", t0) // nil metrics: nothing, no panic
+}

@@ -126,7 +126,8 @@ func (s *Slack) httpEvent(w http.ResponseWriter, _ *http.Request, body []byte) {
 			return // Slack's retry of an event already handled
 		}
 		if m, ok := outer.InnerEvent.Data.(*slackevents.AppMentionEvent); ok {
-			s.busy(s.HandleMention(Mention{UserID: m.User, ChannelID: m.Channel, TS: m.TimeStamp, ThreadTS: m.ThreadTimeStamp, Text: m.Text, Via: commands.ViaHTTP}), "")
+			s.busy(s.HandleMention(Mention{UserID: m.User, ChannelID: m.Channel, TS: m.TimeStamp, ThreadTS: m.ThreadTimeStamp, Text: m.Text, Via: commands.ViaHTTP,
+				DeliveryID: envelope.EventID}), "")
 		}
 	default:
 		w.WriteHeader(http.StatusOK)

@@ -16,9 +16,10 @@ import (
 // and feeds the dispatcher until ctx ends. Each envelope is acknowledged
 // before any work; the socketmode client reconnects by itself on
 // disconnects and refresh requests. It returns an error only when Slack
-// refuses the app token for good.
-func (s *Slack) RunSocketMode(ctx context.Context, api *slack.Client) error {
-	client := socketmode.New(api)
+// refuses the app token for good. opts tune the client (SocketActivity's
+// Option records the socket's liveness for /healthz).
+func (s *Slack) RunSocketMode(ctx context.Context, api *slack.Client, opts ...socketmode.Option) error {
+	client := socketmode.New(api, opts...)
 	go s.socketEvents(ctx, client)
 	err := client.RunContext(ctx)
 	if ctx.Err() != nil {
@@ -52,7 +53,13 @@ func (s *Slack) socketEvents(ctx context.Context, client *socketmode.Client) {
 			return
 		case evt = <-client.Events:
 		}
-		s.Touch()
+		switch evt.Type {
+		case socketmode.EventTypeConnecting, socketmode.EventTypeConnectionError, socketmode.EventTypeIncomingError,
+			socketmode.EventTypeErrorWriteFailed, socketmode.EventTypeInvalidAuth:
+			// The client's own news (retrying, failing): Slack said nothing.
+		default:
+			s.Touch()
+		}
 		switch evt.Type {
 		case socketmode.EventTypeConnecting:
 			s.socketUp.Store(false)
@@ -85,13 +92,15 @@ func (s *Slack) socketEvents(ctx context.Context, client *socketmode.Client) {
 			cmd, ok := evt.Data.(slack.SlashCommand)
 			s.ack(client, evt)
 			if ok && s.FirstDelivery(envelopeID(evt)) {
-				s.busy(s.HandleSlashCommand(SlashCommand{Text: cmd.Text, UserID: cmd.UserID, ChannelID: cmd.ChannelID, ResponseURL: cmd.ResponseURL, Via: commands.ViaSocket}), cmd.ResponseURL)
+				s.busy(s.HandleSlashCommand(SlashCommand{Text: cmd.Text, UserID: cmd.UserID, ChannelID: cmd.ChannelID, ResponseURL: cmd.ResponseURL, Via: commands.ViaSocket,
+					DeliveryID: envelopeID(evt)}), cmd.ResponseURL)
 			}
 		case socketmode.EventTypeInteractive:
 			cb, ok := evt.Data.(slack.InteractionCallback)
 			s.ack(client, evt)
 			if ok && cb.Type == slack.InteractionTypeBlockActions && s.FirstDelivery(envelopeID(evt)) {
-				for _, click := range clicksOf(cb, commands.ViaSocket) {
+				for i, click := range clicksOf(cb, commands.ViaSocket) {
+					click.DeliveryID = deliveryOfAction(envelopeID(evt), i)
 					s.busy(s.HandleClick(click), cb.ResponseURL)
 				}
 			}
@@ -102,7 +111,8 @@ func (s *Slack) socketEvents(ctx context.Context, client *socketmode.Client) {
 				continue
 			}
 			if m, ok := outer.InnerEvent.Data.(*slackevents.AppMentionEvent); ok {
-				s.busy(s.HandleMention(Mention{UserID: m.User, ChannelID: m.Channel, TS: m.TimeStamp, ThreadTS: m.ThreadTimeStamp, Text: m.Text, Via: commands.ViaSocket}), "")
+				s.busy(s.HandleMention(Mention{UserID: m.User, ChannelID: m.Channel, TS: m.TimeStamp, ThreadTS: m.ThreadTimeStamp, Text: m.Text, Via: commands.ViaSocket,
+					DeliveryID: envelopeID(evt)}), "")
 			}
 		}
 	}

@@ -84,14 +84,19 @@ func (c *Catalogue) muteArgs(ctx context.Context, call *call) (target string, d 
 // check for the freshness incidents) with the mute's.
 var muteChecks = append(append([]string{freshness.CheckAppHealth}, freshness.DataChecks...), freshness.CheckDatabase)
 
-// checkMuteTarget accepts a service of env, a freshness check or all.
+// dockerEngineTarget is the mute target of the incident of an environment's
+// Docker engine (bot/watch.DockerEngineTarget, which commands cannot import).
+const dockerEngineTarget = "docker-engine"
+
+// checkMuteTarget accepts a service of env, a freshness check, the Docker
+// engine or all.
 func checkMuteTarget(env config.Environment, raw string) error {
 	target := strings.ToLower(raw)
-	if _, ok := env.Service(target); ok || target == mute.All || slices.Contains(muteChecks, target) {
+	if _, ok := env.Service(target); ok || target == mute.All || target == dockerEngineTarget || slices.Contains(muteChecks, target) {
 		return nil
 	}
-	return &UsageError{Msg: fmt.Sprintf("Unknown service or check %q. Services: %s. Checks: %s. Or all.",
-		raw, strings.Join(env.ServiceNames(), ", "), strings.Join(muteChecks, ", "))}
+	return &UsageError{Msg: fmt.Sprintf("Unknown service or check %q. Services: %s. Checks: %s. Or %s, or all.",
+		raw, strings.Join(env.ServiceNames(), ", "), strings.Join(muteChecks, ", "), dockerEngineTarget)}
 }
 
 func parseMuteDuration(s string) (time.Duration, error) {
@@ -197,13 +202,13 @@ func MutePolicy(cfg *config.Config, store mute.Store) mute.Policy {
 
 // configuredMuteTargets says which incident targets a mute of the file
 // covers: a group is its services ("pipeline" = pipeline-server and
-// pipeline-flows); a service, a check, "all" and "prefect-api" are
+// pipeline-flows); a service, a check, "all", "prefect-api" and "docker-engine" are
 // themselves; any other name is a flow's, written as Prefect shows it
 // ("Monitorfish - Scrape legipeche") and keyed as its incidents are
 // ("scrape-legipeche").
 func configuredMuteTargets(cfg *config.Config, m config.Mute) []string {
 	target := strings.ToLower(strings.TrimSpace(m.Target))
-	if target == mute.All || target == prefectAPITarget || slices.Contains(muteChecks, target) {
+	if target == mute.All || target == prefectAPITarget || target == dockerEngineTarget || slices.Contains(muteChecks, target) {
 		return []string{target}
 	}
 	var services []string

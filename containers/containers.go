@@ -12,6 +12,11 @@ import (
 // ErrNoSuchContainer is wrapped by engines when a container does not exist.
 var ErrNoSuchContainer = errors.New("no such container")
 
+// ErrUnreachable is wrapped by engines when the engine cannot be used at
+// all: it does not answer, answers too late, or refuses the TLS connection.
+// The Docker watcher opens the environment's engine incident on it.
+var ErrUnreachable = errors.New("Docker engine unreachable")
+
 // Engine is what the command catalogue needs from one Docker engine. The
 // adapters/docker package implements it; tests may use the real engine.
 type Engine interface {

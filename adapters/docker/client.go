@@ -3,14 +3,20 @@ package docker
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
-	"mfbot/containers"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/docker/docker/client"
+	"github.com/docker/go-connections/tlsconfig"
+
+	"mfbot/containers"
 )
 
 // Options configures the connection to one engine.
@@ -18,12 +24,20 @@ type Options struct {
 	// Host is the engine address (unix://, tcp://, ssh:// ...); "" takes
 	// DOCKER_HOST and the local socket, like the docker CLI.
 	Host string
-	// TLS paths; empty CAPath means no client TLS configured here
-	// (DOCKER_CERT_PATH still applies through the environment).
-	CAPath, CertPath, KeyPath string
+	// TLS, when set, is the client side of a TLS connection to a tcp://
+	// engine; nil leaves TLS to DOCKER_CERT_PATH and DOCKER_TLS_VERIFY.
+	TLS *TLS
 	// DialTimeout bounds connection establishment so that an engine that
 	// does not answer gives a clear error quickly instead of a hang.
 	DialTimeout time.Duration
+}
+
+// TLS is a TLS client configuration read from files (PEM).
+type TLS struct {
+	CA, Cert, Key string // file paths; CA "" = the system's roots, Cert and Key "" = no client certificate
+	// SkipVerify accepts any engine certificate (verify: false): the
+	// connection is encrypted, not authenticated.
+	SkipVerify bool
 }
 
 // Engine is a containers.Engine backed by one Docker engine.
@@ -41,26 +55,50 @@ func New(opts Options) (*Engine, error) {
 	if opts.DialTimeout == 0 {
 		opts.DialTimeout = 3 * time.Second
 	}
-	clientOpts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
-	if opts.Host != "" {
-		clientOpts = append(clientOpts, client.WithHost(opts.Host))
+	host := opts.Host
+	if host == "" {
+		host = os.Getenv(client.EnvOverrideHost)
 	}
-	if opts.CAPath != "" || opts.CertPath != "" {
-		clientOpts = append(clientOpts, client.WithTLSClientConfig(opts.CAPath, opts.CertPath, opts.KeyPath))
+	if host == "" {
+		host = client.DefaultDockerHost
 	}
-	api, err := client.NewClientWithOpts(clientOpts...)
-	if err != nil {
-		return nil, fmt.Errorf("configure Docker client: %w", err)
-	}
-	// Bound the dial of whatever transport the client chose (unix, tcp,
-	// TLS, ssh) so that an engine that does not answer fails fast.
-	if transport, ok := api.HTTPClient().Transport.(*http.Transport); ok && transport.DialContext != nil {
-		dial, timeout := transport.DialContext, opts.DialTimeout
-		transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			ctx, cancel := context.WithTimeout(ctx, timeout)
-			defer cancel()
-			return dial(ctx, network, addr)
+	var tlsConfig *tls.Config
+	if opts.TLS != nil {
+		if !strings.HasPrefix(host, "tcp://") {
+			return nil, fmt.Errorf("configure Docker client: TLS needs a tcp:// host, not %s", host)
 		}
+		cfg, err := tlsconfig.Client(tlsconfig.Options{CAFile: opts.TLS.CA, CertFile: opts.TLS.Cert, KeyFile: opts.TLS.Key,
+			InsecureSkipVerify: opts.TLS.SkipVerify, ExclusiveRootPools: true})
+		if err != nil {
+			return nil, fmt.Errorf("configure Docker client: TLS files of %s: %w", host, err)
+		}
+		tlsConfig = cfg
+	}
+	// The client's transport is this package's own: the client wraps the
+	// transport it is given (tracing) so it cannot be reached afterwards,
+	// and the dial timeout and the TLS configuration must be set on it.
+	transport := &http.Transport{}
+	configure := func(*client.Client) error {
+		if tlsConfig != nil {
+			transport.TLSClientConfig = tlsConfig
+		}
+		// Bound the dial of whatever transport WithHost chose (unix, tcp)
+		// so that an engine that does not answer fails fast.
+		if dial, timeout := transport.DialContext, opts.DialTimeout; dial != nil {
+			transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				ctx, cancel := context.WithTimeout(ctx, timeout)
+				defer cancel()
+				return dial(ctx, network, addr)
+			}
+		}
+		return nil
+	}
+	api, err := client.NewClientWithOpts(
+		client.WithHTTPClient(&http.Client{Transport: transport, CheckRedirect: client.CheckRedirect}),
+		client.WithHost(host), client.WithTLSClientConfigFromEnv(), client.WithVersionFromEnv(),
+		client.WithAPIVersionNegotiation(), configure)
+	if err != nil {
+		return nil, fmt.Errorf("configure Docker client for %s: %w", host, err)
 	}
 	return &Engine{api: api, host: api.DaemonHost()}, nil
 }
@@ -80,21 +118,56 @@ func (e *Engine) Ping(ctx context.Context) error {
 }
 
 // wrap names what was being done and turns the client's connection errors
-// into a sentence an operator can act on.
+// into a sentence an operator can act on. An engine that cannot be used
+// at all (no answer, or TLS refused) is containers.ErrUnreachable.
 func (e *Engine) wrap(doing string, err error) error {
 	if err == nil {
 		return nil
 	}
+	if problem := tlsProblem(err); problem != "" {
+		return &unreachableError{msg: fmt.Sprintf("%s: Docker engine at %s: %s: %v", doing, e.host, problem, err), err: err}
+	}
 	if client.IsErrConnectionFailed(err) || isDialError(err) {
-		return fmt.Errorf("%s: Docker engine at %s is unreachable: %w", doing, e.host, err)
+		return &unreachableError{msg: fmt.Sprintf("%s: Docker engine at %s is unreachable: %v", doing, e.host, err), err: err}
 	}
 	if client.IsErrNotFound(err) {
 		return fmt.Errorf("%s: %w: %w", doing, containers.ErrNoSuchContainer, err)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%s: Docker engine at %s did not answer in time: %w", doing, e.host, err)
+		return &unreachableError{msg: fmt.Sprintf("%s: Docker engine at %s did not answer in time: %v", doing, e.host, err), err: err}
 	}
 	return fmt.Errorf("%s: %w", doing, err)
+}
+
+// unreachableError is an engine that cannot be used: its text says why,
+// and it is both containers.ErrUnreachable and the client's error.
+type unreachableError struct {
+	msg string
+	err error
+}
+
+func (u *unreachableError) Error() string   { return u.msg }
+func (u *unreachableError) Unwrap() []error { return []error{containers.ErrUnreachable, u.err} }
+
+// tlsProblem says which side of a TLS connection refused the other ("":
+// not a TLS failure): the client errors say "x509" or "remote error" and
+// leave the operator to guess which file is wrong.
+func tlsProblem(err error) string {
+	var verify *tls.CertificateVerificationError
+	var unknownCA x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	if errors.As(err, &verify) || errors.As(err, &unknownCA) || errors.As(err, &hostname) {
+		return "its certificate is not trusted (signed by docker_tls.ca, for this host name?)"
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "remote error" {
+		return "it refused the TLS connection (is docker_tls.cert signed by the CA the engine trusts, with its key?)"
+	}
+	var header tls.RecordHeaderError
+	if errors.As(err, &header) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
+		return "it does not speak TLS (remove docker_tls, or use the engine's TLS port)"
+	}
+	return ""
 }
 
 func isDialError(err error) bool {

@@ -25,6 +25,11 @@ import (
 // SourceDocker is the Source of the keys of the Docker watcher's signals.
 const SourceDocker = "docker"
 
+// DockerEngineTarget is the Target of the incident of an environment's
+// Docker engine itself: unreachable (down, or refusing mfbot's TLS
+// certificate), then answering again.
+const DockerEngineTarget = "docker-engine"
+
 const (
 	defaultBackoffMin = 250 * time.Millisecond
 	defaultBackoffMax = 30 * time.Second
@@ -66,6 +71,10 @@ type DockerOptions struct {
 	StopWindow time.Duration
 	Log        *slog.Logger     // default slog.Default()
 	Now        func() time.Time // default time.Now
+	// Seen is called, on the watcher's goroutine, with the time the engine
+	// was last heard from: each event received, and each (re)connection
+	// (the listing or the replay answered). nil: not reported.
+	Seen func(time.Time)
 }
 
 // DockerWatcher watches the containers of one environment's services.
@@ -93,7 +102,16 @@ type DockerWatcher struct {
 	services map[string]string // container ID → service name
 	present  map[string]bool   // IDs of the last listing
 	tracked  map[string]*containerState
+	// told is what the engine incident was last told: 0 nothing yet,
+	// engineAnswers or engineUnreachable; a signal is sent on a change
+	// only (and at start: an incident left open by the last run recovers).
+	told int8
 }
+
+const (
+	engineAnswers     int8 = 1
+	engineUnreachable int8 = -1
+)
 
 type eventKey struct {
 	nano   int64
@@ -179,6 +197,15 @@ func (w *DockerWatcher) Run(ctx context.Context, signals chan<- incident.Signal)
 		if err == nil {
 			err = errors.New("the events stream ended")
 		}
+		if errors.Is(err, containers.ErrUnreachable) && w.told != engineUnreachable {
+			// A broken stream alone is no outage: the engine is unreachable
+			// when the next listing or replay cannot reach it.
+			sig := w.engineSignal(incident.SignalUnreachable, truncate(err.Error(), detailMax))
+			if send(ctx, signals, sig) != nil {
+				return nil
+			}
+			w.told = engineUnreachable
+		}
 		if streamed >= healthyStream {
 			delay = w.opts.BackoffMin
 		}
@@ -213,9 +240,30 @@ func (w *DockerWatcher) session(ctx context.Context, signals chan<- incident.Sig
 	} else if err := w.catchUp(ctx, signals); err != nil {
 		return 0, err
 	}
+	// The listing or the replay answered: the engine is up.
+	w.heard()
+	if w.told != engineAnswers {
+		if err := send(ctx, signals, w.engineSignal(incident.SignalHealthy, "the engine answers")); err != nil {
+			return 0, err
+		}
+		w.told = engineAnswers
+	}
 	start := w.opts.Now()
 	err := w.engine.Watch(ctx, w.cursor, func(ev containers.Event) error { return w.handle(ctx, signals, ev) })
 	return w.opts.Now().Sub(start), err
+}
+
+// engineSignal is a signal about the engine itself. It reports health, so
+// that only "healthy" counts as its recovery.
+func (w *DockerWatcher) engineSignal(kind incident.SignalKind, detail string) incident.Signal {
+	return incident.Signal{Key: w.key(DockerEngineTarget), Kind: kind, Time: w.opts.Now(), HasHealthcheck: true, Detail: detail}
+}
+
+// heard reports that the engine was heard from now.
+func (w *DockerWatcher) heard() {
+	if w.opts.Seen != nil {
+		w.opts.Seen(w.opts.Now())
+	}
 }
 
 // catchUp replays what the engine still remembers since the cursor. The
@@ -266,6 +314,7 @@ func (w *DockerWatcher) handle(ctx context.Context, signals chan<- incident.Sign
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	w.heard()
 	if !w.floor.IsZero() && !ev.Time.After(w.floor) {
 		return nil // processed before the restart that gave the cursor
 	}

@@ -487,8 +487,8 @@ func TestWatchResumeFromAnOldCursorReconciles(t *testing.T) {
 	}
 }
 
-// An engine that does not answer: the watcher retries with backoff and
-// stops cleanly.
+// An engine that does not answer: the watcher says so once (the engine's
+// incident), retries with backoff and stops cleanly.
 func TestWatchUnreachableEngineRetries(t *testing.T) {
 	t.Parallel()
 	engine, err := docker.New(docker.Options{Host: "unix://" + filepath.Join(t.TempDir(), "no-docker.sock")})
@@ -502,11 +502,25 @@ func TestWatchUnreachableEngineRetries(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	start := time.Now()
-	if err := w.Run(ctx, make(chan incident.Signal)); err != nil {
+	signals := make(chan incident.Signal)
+	var got []incident.Signal
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		for s := range signals {
+			got = append(got, s)
+		}
+	}()
+	if err := w.Run(ctx, signals); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
+	close(signals)
+	<-drained
 	if time.Since(start) > 3*time.Second {
 		t.Fatalf("Run took %s to stop", time.Since(start))
+	}
+	if len(got) != 1 || got[0].Target != DockerEngineTarget || got[0].Kind != incident.SignalUnreachable || !strings.Contains(got[0].Detail, "is unreachable") {
+		t.Fatalf("signals %+v, want one: the engine unreachable", got)
 	}
 	// 20+40+80+100+100+… ms within a second.
 	if n := w.Reconnects(); n < 5 || n > 15 {

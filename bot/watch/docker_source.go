@@ -47,10 +47,18 @@ func (s DockerSource) Watch(ctx context.Context, signals chan<- incident.Signal)
 	return nil
 }
 
+// CursorAt implements bot.CursorKeeper: the engine's own signals (taken
+// at the time the watcher noticed, not at an event's) do not move the
+// cursor, which must not pass events not replayed yet; the others move it
+// to their time.
+func (DockerSource) CursorAt(sig incident.Signal) (time.Time, bool) {
+	return sig.Time, sig.Target != DockerEngineTarget
+}
+
 // Opened puts the last log lines before the failure in a new incident's thread.
 func (s DockerSource) Opened(ctx context.Context, inc *incident.Incident, sig incident.Signal) []incident.ThreadPost {
-	if s.LogsBefore == nil {
-		return nil
+	if s.LogsBefore == nil || sig.Target == DockerEngineTarget {
+		return nil // an engine has no logs to show
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -65,9 +73,18 @@ func (s DockerSource) Opened(ctx context.Context, inc *incident.Incident, sig in
 }
 
 // Present shows a container incident: exit code, OOM, and the buttons
-// Logs, Restart and Mute 1h.
+// Logs, Restart and Mute 1h; the engine's incident: Status and Mute 1h.
 func (DockerSource) Present(inc *incident.Incident) notify.Presentation {
 	k := inc.Key
+	if k.Target == DockerEngineTarget {
+		// Nothing to restart or read logs of: the detail says why the
+		// engine cannot be used; the environment's status shows when it is back.
+		return notify.Presentation{TargetLabel: "Docker engine", Thread: &reply.Target{Env: k.Env},
+			Actions: []notify.PresentedAction{
+				{Action: reply.Action{Label: "Status", Command: k.Env + " status"}},
+				{Action: reply.Action{Label: "Mute 1h", Command: k.Env + " mute " + DockerEngineTarget + " 1h"}},
+			}}
+	}
 	p := notify.Presentation{TargetLabel: "Service", Thread: &reply.Target{Env: k.Env, Service: k.Target}}
 	if inc.Reason == incident.SignalCrashed || inc.Reason == incident.SignalOOMKilled || inc.ExitCode != 0 {
 		p.Fields = append(p.Fields, reply.Field{Label: "Exit code", Value: strconv.Itoa(inc.ExitCode)})

@@ -64,10 +64,12 @@ type fakeEngine struct {
 	replays    []time.Time
 	inspects   int
 	listErr    error
-	lists      int           // listings so far
-	failLists  map[int]bool  // which listings fail (1: the first)
-	idle       chan struct{} // closed when the script is over
-	over       sync.Once
+	lists      int          // listings so far
+	failLists  map[int]bool // which listings fail (1: the first)
+	// failReplays: the error of a replay (1: the first Events call).
+	failReplays map[int]error
+	idle        chan struct{} // closed when the script is over
+	over        sync.Once
 }
 
 func newFake(clk *clock, containers []containers.Container, details map[string]containers.ContainerDetails, steps ...step) *fakeEngine {
@@ -106,6 +108,9 @@ func (f *fakeEngine) Events(ctx context.Context, since time.Time, ids []string) 
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.replays = append(f.replays, since)
+	if err := f.failReplays[len(f.replays)]; err != nil {
+		return nil, err
+	}
 	f.remember()
 	var out []containers.Event
 	for _, ev := range f.memory {
@@ -240,7 +245,8 @@ func describe(s incident.Signal) string {
 type harness struct {
 	w       *DockerWatcher
 	eng     *fakeEngine
-	signals []incident.Signal
+	signals []incident.Signal // about the services
+	engine  []incident.Signal // about the engine itself (DockerEngineTarget)
 	slept   []time.Duration
 	cursors []time.Time
 }
@@ -277,6 +283,10 @@ func run(t *testing.T, eng *fakeEngine, opts DockerOptions) *harness {
 	for s := range signals {
 		if s.Env != "prod" || s.Source != "docker" {
 			t.Errorf("signal key %v", s.Key)
+		}
+		if s.Target == DockerEngineTarget {
+			h.engine = append(h.engine, s)
+			continue
 		}
 		h.signals = append(h.signals, s)
 	}
@@ -739,5 +749,96 @@ func TestGapReconciledAfterARetry(t *testing.T) {
 	expect(t, h, "app crashed(1)")
 	if len(eng.replays) != 2 || !eng.replays[1].Equal(at(time.Minute+2*time.Second)) {
 		t.Fatalf("replays %v", eng.replays)
+	}
+}
+
+// kinds lists the kinds of signals.
+func kinds(signals []incident.Signal) []incident.SignalKind {
+	out := make([]incident.SignalKind, len(signals))
+	for i, s := range signals {
+		out[i] = s.Kind
+	}
+	return out
+}
+
+// An engine that cannot be reached at start is one "unreachable" signal
+// about the engine, however many retries it takes, then one "healthy"
+// when it answers; the services' signals are those of any start.
+func TestEngineUnreachableAtStartThenBack(t *testing.T) {
+	clk := &clock{now: t0}
+	list, details := stack()
+	eng := newFake(clk, list, details, step{live: []containers.Event{die(time.Second, "app1", "remote_app_1", 1)}})
+	eng.listErr = fmt.Errorf("list containers: Docker engine at tcp://prod:2376 is unreachable: %w", containers.ErrUnreachable)
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		eng.mu.Lock()
+		eng.listErr = nil
+		eng.mu.Unlock()
+	}()
+	var seen []time.Time
+	h := run(t, eng, DockerOptions{Seen: func(at time.Time) { seen = append(seen, at) }})
+	expect(t, h, "app healthy", "app crashed(1)")
+	if got := kinds(h.engine); !slices.Equal(got, []incident.SignalKind{incident.SignalUnreachable, incident.SignalHealthy}) {
+		t.Fatalf("engine signals %v, want unreachable then healthy (after %d retries)", got, len(h.slept))
+	}
+	down := h.engine[0]
+	if down.Target != DockerEngineTarget || !down.HasHealthcheck || !strings.Contains(down.Detail, "tcp://prod:2376 is unreachable") {
+		t.Fatalf("unreachable signal %+v", down)
+	}
+	if len(h.slept) < 2 {
+		t.Fatalf("slept %v: the test wants several failed attempts", h.slept)
+	}
+	// Heard from at the listing that answered and at the crash's event.
+	if len(seen) != 2 {
+		t.Fatalf("Seen called %d times (%v), want 2", len(seen), seen)
+	}
+}
+
+// A stream that breaks while the engine still answers is no outage; an
+// engine that stops answering afterwards is, once, until it answers again.
+func TestEngineUnreachableAfterAStreamBreak(t *testing.T) {
+	clk := &clock{now: t0}
+	list, details := stack()
+	eng := newFake(clk, list, details,
+		step{live: []containers.Event{die(time.Second, "app1", "remote_app_1", 1)}, err: errors.New("watch events: the Docker engine at tcp://prod:2376 closed the stream")},
+		step{},
+	)
+	unreachable := fmt.Errorf("replay: Docker engine at tcp://prod:2376 is unreachable: %w", containers.ErrUnreachable)
+	eng.failReplays = map[int]error{1: unreachable, 2: unreachable}
+	h := run(t, eng, DockerOptions{})
+	expect(t, h, "app healthy", "app crashed(1)")
+	want := []incident.SignalKind{incident.SignalHealthy, incident.SignalUnreachable, incident.SignalHealthy}
+	if got := kinds(h.engine); !slices.Equal(got, want) {
+		t.Fatalf("engine signals %v, want %v", got, want)
+	}
+	if len(eng.replays) != 3 || h.w.Reconnects() != 3 {
+		t.Fatalf("replays %v, reconnects %d", eng.replays, h.w.Reconnects())
+	}
+}
+
+// The engine's own signals never move the cursor (taken when noticed, they
+// could pass events not replayed yet); the services' do.
+func TestEngineSignalsDoNotMoveTheCursor(t *testing.T) {
+	var src DockerSource
+	if _, moves := src.CursorAt(incident.Signal{Key: incident.Key{Env: "prod", Source: SourceDocker, Target: DockerEngineTarget}, Kind: incident.SignalUnreachable, Time: at(time.Minute)}); moves {
+		t.Error("an engine signal moves the cursor")
+	}
+	crash := incident.Signal{Key: incident.Key{Env: "prod", Source: SourceDocker, Target: "app"}, Kind: incident.SignalCrashed, Time: at(time.Minute)}
+	if c, moves := src.CursorAt(crash); !moves || !c.Equal(crash.Time) {
+		t.Errorf("a crash: cursor %v, moves %v", c, moves)
+	}
+	p := src.Present(&incident.Incident{Key: incident.Key{Env: "prod", Source: SourceDocker, Target: DockerEngineTarget}, Reason: incident.SignalUnreachable})
+	var commands []string
+	for _, a := range p.Actions {
+		commands = append(commands, a.Command)
+	}
+	if p.TargetLabel != "Docker engine" || !slices.Equal(commands, []string{"prod status", "prod mute docker-engine 1h"}) {
+		t.Errorf("engine incident presented as %+v", p)
+	}
+	if posts := (DockerSource{LogsBefore: func(context.Context, string, string, time.Time, int) (string, error) {
+		t.Error("logs asked for an engine incident")
+		return "", nil
+	}}).Opened(context.Background(), &incident.Incident{ID: 1}, incident.Signal{Key: incident.Key{Env: "prod", Source: SourceDocker, Target: DockerEngineTarget}}); posts != nil {
+		t.Errorf("engine incident thread starts with %v", posts)
 	}
 }

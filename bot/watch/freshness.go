@@ -74,6 +74,9 @@ type FreshnessSource struct {
 	QueryFailed func(error) bool
 	Log         *slog.Logger
 	Now         func() time.Time // default time.Now
+	// Seen is called with an environment and the time of each of its polls
+	// that the app or the database answered. nil: not reported.
+	Seen func(env string, at time.Time)
 
 	mu     sync.Mutex
 	recent map[string][]freshness.Reading // by environment, newest last
@@ -151,6 +154,9 @@ func (s *FreshnessSource) poll(ctx context.Context, env FreshnessEnv, signals ch
 		return false
 	}
 	s.remember(env.Name, r)
+	if answered := r.HasApp && r.AppErr == nil || r.HasDB && r.DBErr == nil; answered && s.Seen != nil {
+		s.Seen(env.Name, s.now())
+	}
 	for _, sig := range s.Signals(env.Name, r) {
 		select {
 		case signals <- sig:

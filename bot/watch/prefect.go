@@ -95,6 +95,9 @@ type PrefectSource struct {
 	Timeout time.Duration
 	Log     *slog.Logger
 	Now     func() time.Time // default time.Now
+	// Seen is called with an environment and the time of each of its polls
+	// that the Prefect API answered. nil: not reported.
+	Seen func(env string, at time.Time)
 
 	mu sync.Mutex
 	// flowNames are the flows' names as Prefect shows them ("Monitorfish
@@ -240,6 +243,9 @@ func (p *prefectPoller) poll(ctx context.Context) []incident.Signal {
 	}
 	if ctx.Err() != nil {
 		return nil
+	}
+	if err == nil && p.src.Seen != nil {
+		p.src.Seen(p.env.Name, p.src.now())
 	}
 	return append(out, p.apiSignal(now, err))
 }
