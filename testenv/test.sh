@@ -38,13 +38,15 @@ echo "testenv: go test exited with status $rc"
 
 # A short run of every fuzz target (their committed seeds already ran above as plain tests). A count,
 # not a duration: a -fuzztime duration that ends while the engine minimizes an input can fail the run
-# with "context deadline exceeded", which is no finding.
+# with "context deadline exceeded", which is no finding. Minimizing a new interesting input (not a
+# failure) may otherwise take a minute of its own (the default -fuzzminimizetime): 100 tries bound it.
 fuzztime=${MFBOT_FUZZTIME:-5000x}
+minimizetime=${MFBOT_FUZZMINIMIZETIME:-100x}
 for target in commands:FuzzParseCommand commands:FuzzRedactSecrets config:FuzzParseDatabaseURL \
 	bot:FuzzSlackSignature adapters/slack:FuzzRender; do
 	pkg=${target%%:*} name=${target##*:}
-	echo "testenv: go test -run '^\$' -fuzz '^$name\$' -fuzztime $fuzztime ./$pkg/"
-	go test -run '^$' -fuzz "^$name\$" -fuzztime "$fuzztime" "./$pkg/" || rc=$?
+	echo "testenv: go test -run '^\$' -fuzz '^$name\$' -fuzztime $fuzztime -fuzzminimizetime $minimizetime ./$pkg/"
+	go test -run '^$' -fuzz "^$name\$" -fuzztime "$fuzztime" -fuzzminimizetime "$minimizetime" "./$pkg/" || rc=$?
 done
 echo "testenv: done, status $rc"
 exit "$rc"
