@@ -329,16 +329,10 @@ type moreProc struct {
 func moreStartProc(b *testing.B, fake *slackfake.Server, cfg string) *moreProc {
 	b.Helper()
 	dir := b.TempDir()
-	bin := filepath.Join(dir, "mfbot")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildMfbot(b)
 	vars := botEnv(fake, cfg, filepath.Join(dir, "mfbot.db"))
 	vars["MFBOT_ALERT_CHANNEL"] = alertChannel
-	env := os.Environ()
-	for k, v := range vars {
-		env = append(env, k+"="+v)
-	}
+	env := processEnv(vars)
 	p := &moreProc{log: filepath.Join(dir, "mfbot.log")}
 	out, err := os.Create(p.log)
 	if err != nil {

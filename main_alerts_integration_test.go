@@ -223,10 +223,7 @@ func TestAlertDuringASlackOutageArrivesAfter(t *testing.T) {
 func TestAlertSurvivesSIGKILL(t *testing.T) {
 	stack := testenv.Require(t)
 	testenv.WaitHealthy(t, "remote_app_1", time.Minute)
-	bin := filepath.Join(t.TempDir(), "mfbot")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildMfbot(t)
 	fake := newFake(t)
 	dir := t.TempDir()
 	cfg := stack.WriteConfig(t, "alerts:\n  recovery_after: 4s\n  update_interval: 1s\n")
@@ -234,10 +231,7 @@ func TestAlertSurvivesSIGKILL(t *testing.T) {
 	for k, v := range alertEnv {
 		vars[k] = v
 	}
-	env := os.Environ()
-	for k, v := range vars {
-		env = append(env, k+"="+v)
-	}
+	env := processEnv(vars)
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "run")
 		cmd.Env = env

@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -68,6 +70,28 @@ func botEnv(fake *slackfake.Server, cfgPath, storePath string) map[string]string
 		"MFBOT_STORE":          storePath,
 		"MFBOT_HTTP_ADDR":      "127.0.0.1:0",
 	}
+}
+
+// buildMfbot builds the mfbot binary into a temporary directory, for the
+// tests that run it as a real process (SIGKILL, SIGTERM, replicas, RSS).
+func buildMfbot(tb testing.TB) string {
+	tb.Helper()
+	bin := filepath.Join(tb.TempDir(), "mfbot")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		tb.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// processEnv is this process's environment plus vars, for a real mfbot.
+func processEnv(vars map[string]string) []string {
+	env := os.Environ()
+	for k, v := range vars {
+		env = append(env, k+"="+v)
+	}
+	return env
 }
 
 // startBot starts `mfbot run` in-process against the fake Slack, with the

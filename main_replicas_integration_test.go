@@ -35,28 +35,12 @@ type replica struct {
 	done chan struct{}
 }
 
-// repBuild builds mfbot once for the replicas of a test.
-func repBuild(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "mfbot")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // repEnv is the environment of a replica: the fake Slack, the stack's
 // configuration, alerts to alertChannel, the shared store.
 func repEnv(fake *slackfake.Server, cfg, storeURL string) []string {
 	vars := botEnv(fake, cfg, storeURL)
 	vars["MFBOT_ALERT_CHANNEL"] = alertChannel
-	env := os.Environ()
-	for k, v := range vars {
-		env = append(env, k+"="+v)
-	}
-	return env
+	return processEnv(vars)
 }
 
 // repStart starts a replica; it is stopped (SIGTERM, then SIGKILL) when
@@ -152,7 +136,7 @@ func repOpenStore(t *testing.T, url string) *store.Store {
 // own database, fake Slack and pair of processes.
 func TestReplicas(t *testing.T) {
 	stack := testenv.Require(t)
-	bin := repBuild(t)
+	bin := buildMfbot(t)
 
 	// Started at the same instant on a new database: both migrate it
 	// without an error (one after the other, under the migration lock),

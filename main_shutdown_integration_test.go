@@ -32,18 +32,6 @@ type termProc struct {
 	done chan struct{} // closed when it has exited
 }
 
-// termBuild builds mfbot once for the test.
-func termBuild(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "mfbot")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // termStart runs `mfbot run` with the configuration cfg and the store at
 // storePath, alerts to alertChannel, and waits for its Socket Mode
 // connection. It is killed at the end if still running.
@@ -51,10 +39,7 @@ func termStart(t *testing.T, bin string, fake *slackfake.Server, cfg, storePath 
 	t.Helper()
 	vars := botEnv(fake, cfg, storePath)
 	vars["MFBOT_ALERT_CHANNEL"] = alertChannel
-	env := os.Environ()
-	for k, v := range vars {
-		env = append(env, k+"="+v)
-	}
+	env := processEnv(vars)
 	p := &termProc{log: filepath.Join(t.TempDir(), "mfbot.log"), done: make(chan struct{})}
 	out, err := os.Create(p.log)
 	if err != nil {
@@ -152,7 +137,7 @@ func TestSigtermGraceful(t *testing.T) {
 	slow := moreRun(t, api, stack.AppImage("v1"), "mfbot-sigterm-slow", moreSpec{hostNetwork: true, restart: container.RestartPolicyAlways,
 		stopSignal: "SIGUSR1", env: []string{"FAKEAPP_ADDR=" + addr, "FAKEAPP_LOG_INTERVAL=0"}})
 	moreWaitListening(t, addr)
-	bin := termBuild(t)
+	bin := buildMfbot(t)
 	t.Logf("built in %s", time.Since(start).Round(time.Millisecond))
 	fake := newFake(t)
 	cfg := moreConfig(t, stack, "", map[string]string{"slow": slow.Name}, alertsYAML)
