@@ -330,11 +330,7 @@ func TestPurgeConfirmations(t *testing.T) {
 func TestConfirmationReadsTheRecordAsItStands(t *testing.T) {
 	eachDialect(t, func(t *testing.T, d dialect) {
 		ctx := context.Background()
-		s, err := Open(ctx, d.fresh(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := d.open(t)
 		now := time.Now()
 		p := confirm.Request{ID: "c-read", Command: "prod restart app", Env: "prod", Target: "app", RequestedBy: "U1", Channel: "C1", CreatedAt: now, ExpiresAt: now.Add(2 * time.Minute)}
 		if err := s.CreateConfirmation(ctx, p); err != nil {

@@ -10,11 +10,7 @@ import (
 func TestMutes(t *testing.T) {
 	eachDialect(t, func(t *testing.T, d dialect) {
 		ctx := context.Background()
-		s, err := Open(ctx, d.fresh(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := d.open(t)
 		now := time.Date(2026, 11, 27, 10, 0, 0, 123, time.UTC)
 		for _, m := range []mute.Mute{
 			{Env: "prod", Target: "app", Until: now.Add(time.Hour), Reason: "deploying v1.54", By: "U1", CreatedAt: now},
@@ -53,11 +49,7 @@ func TestMutes(t *testing.T) {
 func TestCursorsNeverMoveBack(t *testing.T) {
 	eachDialect(t, func(t *testing.T, d dialect) {
 		ctx := context.Background()
-		s, err := Open(ctx, d.fresh(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := d.open(t)
 		if c, err := s.Cursor(ctx, "prod", "docker"); err != nil || !c.IsZero() {
 			t.Fatalf("no cursor: %v %v", c, err)
 		}
