@@ -150,7 +150,16 @@ func (s *Slack) Run(ctx context.Context, drain time.Duration) error {
 				case job := <-s.jobs:
 					job(workCtx)
 				case <-stopping:
-					return
+					// The commands Slack was told were received and
+					// that wait in the queue still run, within drain.
+					for {
+						select {
+						case job := <-s.jobs:
+							job(workCtx)
+						default:
+							return
+						}
+					}
 				}
 			}
 		})
