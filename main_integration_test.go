@@ -124,3 +124,35 @@ func TestCheckReportsEachDependency(t *testing.T) {
 		t.Fatalf("check with a dead engine: exit %d\n%s", code, out.String())
 	}
 }
+
+// TestConsoleVersions: the app's tags from the local registry, newest
+// version first, the running tag marked.
+func TestConsoleVersions(t *testing.T) {
+	stack := testenv.Require(t)
+	t.Cleanup(func() { stack.ResetApp(t) })
+	stack.ResetApp(t)
+	withStackConfig(t, stack)
+	code, out := console(t, "", "-c", "versions")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	lines := strings.Split(out, "\n")
+	row := func(tag string) int {
+		for i, l := range lines {
+			if f := strings.Fields(l); len(f) > 0 && strings.Trim(f[0], "│|") == tag || strings.HasPrefix(strings.TrimSpace(l), tag+" ") {
+				return i
+			}
+		}
+		t.Fatalf("no row for %s:\n%s", tag, out)
+		return -1
+	}
+	if !strings.Contains(out, "monitorfish-app") || !(row("v2") < row("v1") && row("v1") < row("broken")) {
+		t.Errorf("want v2, v1 then the other tags:\n%s", out)
+	}
+	if l := lines[row("snapshot")]; !strings.Contains(l, "running") || !strings.Contains(l, "pulled") {
+		t.Errorf("snapshot runs (and is pulled): %q", l)
+	}
+	if code, out := console(t, "", "-c", "versions nosuch"); code == 0 || !strings.Contains(out, `Unknown service "nosuch"`) {
+		t.Errorf("unknown service: exit %d\n%s", code, out)
+	}
+}

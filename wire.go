@@ -10,6 +10,7 @@ import (
 	"mfbot/adapters/monitorfish"
 	"mfbot/adapters/postgres"
 	"mfbot/adapters/prefect"
+	"mfbot/adapters/registry"
 	"mfbot/commands"
 	"mfbot/config"
 )
@@ -52,7 +53,7 @@ func wire(configPath string, log *slog.Logger) (*app, error) {
 		}
 		a.Engines[e.Name] = engine
 		a.closers = append(a.closers, engine.Close)
-		env := &commands.Environment{Config: e, Docker: engine}
+		env := &commands.Environment{Config: e, Docker: engine, Registry: registry.Client{}}
 		if e.AppURL != "" {
 			env.App = monitorfish.New(e.AppURL, 0)
 		}

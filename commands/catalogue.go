@@ -36,6 +36,8 @@ type Environment struct {
 	// Pipeline is the environment's Prefect; nil when no Prefect is
 	// configured (PREFECT_API_URL / prefect_url). Never a typed nil.
 	Pipeline pipeline.API
+	// Registry lists the tags of image repositories (`versions`).
+	Registry TagLister
 }
 
 // AppProbe reads the MonitorFish backend's own HTTP endpoints.

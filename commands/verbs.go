@@ -70,6 +70,7 @@ func (c *Catalogue) catalogue() []*verb {
 			target: noTarget, run: c.auditVerb,
 		},
 		{name: "version", usage: "version [service]", summary: "image reference, tag, digest and creation; the app's /version", target: optionalTarget, run: c.version},
+		c.versionsVerb(),
 		c.dbVerb(),
 		c.healthVerb(),
 	}, c.prefectVerbs(), c.pipelineVerbs())
