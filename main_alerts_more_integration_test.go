@@ -761,7 +761,15 @@ func TestAlertMoreDockerdRestart(t *testing.T) {
 	if root.Time.Before(reconnectAt.Add(-time.Millisecond)) {
 		t.Fatalf("replayed: alert posted at %s, before the watcher reconnected at %s?", root.Time, reconnectAt)
 	}
-	if !strings.Contains(bot.logs.String(), "Docker events since the cursor not all replayed: reconciling") {
+	// The watcher logs its reconciliation once it has emitted what it found:
+	// the alert may be posted a moment before the line is written.
+	reconciled := func() bool {
+		return strings.Contains(bot.logs.String(), "Docker events since the cursor not all replayed: reconciling")
+	}
+	for deadline := time.Now().Add(5 * time.Second); !reconciled() && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !reconciled() {
 		t.Error("the watcher did not reconcile after the daemon's restart (its memory of events starts at its restart)")
 	}
 	sd := moreWaitRoot(t, fake, "shutdown", "the alert of the crash while the daemon stopped", time.Minute, func(slackfake.Message) bool { return true })
