@@ -49,9 +49,9 @@ func runProbes(ctx context.Context, probes []Probe, redact func(string) string) 
 			}
 			if err != nil {
 				res.Error = err.Error()
-				if redact != nil {
-					res.Error = redact(res.Error)
-				}
+			}
+			if redact != nil { // what a probe says may quote a dependency's words
+				res.Error, res.Detail = redact(res.Error), redact(res.Detail)
 			}
 			mu.Lock()
 			results[p.Name] = res
