@@ -59,3 +59,12 @@ func Stamp(t time.Time) string {
 
 // Clock is the time of day in UTC.
 func Clock(t time.Time) string { return t.UTC().Format("15:04:05 UTC") }
+
+// Plural picks the singular for exactly one, else the plural: "1 failure",
+// "3 failures".
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -6,6 +6,7 @@ package slack
 
 import (
 	"fmt"
+	"mfbot/human"
 	"mfbot/reply"
 	"regexp"
 	"strings"
@@ -156,7 +157,7 @@ func renderAt(rep reply.Reply, now time.Time, emoji string) Message {
 		name := r.name(r.stem+"-more", ".txt")
 		msg.Files = append(msg.Files, Upload{Name: name, Title: r.title + " (continued)", Content: []byte(b.String())})
 		msg.Blocks = append(msg.Blocks, mrkdwnSection(fmt.Sprintf("_…%d more %s did not fit in this message: see the attached file %s_",
-			len(rest), plural(len(rest), "part", "parts"), name)))
+			len(rest), human.Plural(len(rest), "part", "parts"), name)))
 	}
 	msg.Blocks = append(msg.Blocks, tail...)
 	return msg
@@ -284,13 +285,6 @@ func plainText(text string) *slack.TextBlockObject {
 
 func mrkdwnSection(text string) *slack.SectionBlock {
 	return slack.NewSectionBlock(mrkdwn(text), nil, nil)
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 func oneLine(s string) string {

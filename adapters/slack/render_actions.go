@@ -3,6 +3,7 @@ package slack
 import (
 	"fmt"
 	"math"
+	"mfbot/human"
 	"mfbot/reply"
 	"strings"
 	"time"
@@ -51,10 +52,10 @@ func (r *renderer) actions(actions []reply.Action) []slack.Block {
 	}
 	var notes []string
 	if tooLong > 0 {
-		notes = append(notes, fmt.Sprintf("%d %s too long to offer as a button", tooLong, plural(tooLong, "action is", "actions are")))
+		notes = append(notes, fmt.Sprintf("%d %s too long to offer as a button", tooLong, human.Plural(tooLong, "action is", "actions are")))
 	}
 	if tooMany > 0 {
-		notes = append(notes, fmt.Sprintf("%d more %s not shown", tooMany, plural(tooMany, "action", "actions")))
+		notes = append(notes, fmt.Sprintf("%d more %s not shown", tooMany, human.Plural(tooMany, "action", "actions")))
 	}
 	if len(notes) > 0 {
 		blocks = append(blocks, slack.NewContextBlock("", mrkdwn("_"+strings.Join(notes, "; ")+"_")))

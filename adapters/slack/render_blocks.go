@@ -2,6 +2,7 @@ package slack
 
 import (
 	"fmt"
+	"mfbot/human"
 	"mfbot/reply"
 	"strings"
 
@@ -133,7 +134,7 @@ func (r *renderer) table(t *reply.Table) []item {
 		if hidden == 0 {
 			return "_Some cells are shortened: the full table is in the attached file " + name + "_\n"
 		}
-		return fmt.Sprintf("_…%d earlier %s in the attached file %s_\n", hidden, plural(hidden, "row", "rows"), name)
+		return fmt.Sprintf("_…%d earlier %s in the attached file %s_\n", hidden, human.Plural(hidden, "row", "rows"), name)
 	}
 	budget := codeBudget - runes(fences+fenceEnd) - max(runes(note(0)), runes(note(len(rows))))
 	var kept []string
@@ -217,7 +218,7 @@ func (r *renderer) code(raw string) []item {
 	lines := strings.Split(raw, "\n")
 	name := r.name(r.stem, ".txt")
 	note := func(hidden int, cut bool) string {
-		s := fmt.Sprintf("…%d earlier %s in the attached file %s", hidden, plural(hidden, "line", "lines"), name)
+		s := fmt.Sprintf("…%d earlier %s in the attached file %s", hidden, human.Plural(hidden, "line", "lines"), name)
 		if hidden == 0 {
 			s = "…the full output is in the attached file " + name
 		}

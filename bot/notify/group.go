@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	slackapi "mfbot/adapters/slack"
@@ -292,7 +291,7 @@ func (n *Notifier) groupMessage(group int64, members []groupMember) slackapi.Mes
 		if !m.inc.State.Closed() && !m.inc.UpSince.IsZero() {
 			value += " · up again since " + human.Clock(m.inc.UpSince)
 		}
-		value += fmt.Sprintf(" · %d %s · since %s", m.inc.Count, plural(m.inc.Count, "failure", "failures"), human.Clock(m.inc.FirstSeen))
+		value += fmt.Sprintf(" · %d %s · since %s", m.inc.Count, human.Plural(m.inc.Count, "failure", "failures"), human.Clock(m.inc.FirstSeen))
 		fields = append(fields, reply.Field{Label: m.inc.Key.Target, Value: value})
 		for _, a := range pr.Actions {
 			if a.KeepWhenClosed {
@@ -303,7 +302,7 @@ func (n *Notifier) groupMessage(group int64, members []groupMember) slackapi.Mes
 		}
 	}
 	if more := len(ranked) - maxGroupLines; more > 0 {
-		fields = append(fields, reply.Field{Label: "More", Value: fmt.Sprintf("%d more %s (`incidents` lists them)", more, plural(more, "incident", "incidents"))})
+		fields = append(fields, reply.Field{Label: "More", Value: fmt.Sprintf("%d more %s (`incidents` lists them)", more, human.Plural(more, "incident", "incidents"))})
 	}
 	title := fmt.Sprintf("%d incidents in %s: %d open", len(ranked), env, open)
 	status, emoji := reply.StatusFailed, stateEmoji(ranked[0].inc.State)
@@ -329,11 +328,4 @@ func stateRank(s incident.State) int {
 		return 2
 	}
 	return 3
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return strings.TrimSpace(many)
 }
