@@ -92,12 +92,13 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	} else {
 		app.onClose(st.Close)
 		opts.Audit = st
+		opts.Releases = st
 	}
 	if err := app.buildCatalogue(opts); err != nil {
 		fmt.Fprintln(stderr, "mfbot:", err)
 		return bot.ExitUsage
 	}
-	console := &bot.Console{Runner: app.Catalogue, In: stdin, Out: stdout, AssumeYes: *yes, User: consoleUser(), Redactor: app.Redactor}
+	console := &bot.Console{Runner: app.Catalogue, In: stdin, Out: stdout, Err: stderr, AssumeYes: *yes, User: consoleUser(), Redactor: app.Redactor}
 	if *command != "" {
 		return console.RunOne(ctx, *command)
 	}

@@ -77,8 +77,12 @@ func runBot(ctx context.Context, args []string, stderr io.Writer) int {
 		go mirror.Run(ctx)
 		audit = mirror
 	}
-	if err := a.buildCatalogue(commands.Options{Log: log, Redactor: a.Redactor, Groups: api, Audit: audit, Confirmations: st, ConfirmTTL: cfg.Limits.ConfirmTimeout,
-		Mutes: st, Incidents: bot.IncidentSummaries{Store: st}, Metrics: commands.NewMetrics(reg)}); err != nil {
+	opts := commands.Options{Log: log, Redactor: a.Redactor, Groups: api, Audit: audit, Confirmations: st, ConfirmTTL: cfg.Limits.ConfirmTimeout,
+		Mutes: st, Incidents: bot.IncidentSummaries{Store: st}, Metrics: commands.NewMetrics(reg), Releases: st}
+	if cfg.AlertChannel != "" {
+		opts.Announcer = &bot.SlackAnnouncer{API: api, Channel: cfg.AlertChannel, Log: log}
+	}
+	if err := a.buildCatalogue(opts); err != nil {
 		log.Error("cannot build the command catalogue", "err", err)
 		return bot.ExitFailed
 	}

@@ -41,6 +41,10 @@ func wire(configPath string, log *slog.Logger) (*app, error) {
 		return nil, fmt.Errorf("redaction.patterns: %w", err)
 	}
 	a := &app{Config: cfg, Engines: map[string]*docker.Engine{}, Redactor: redactor}
+	registries := registry.Client{Logins: map[string]registry.Login{}}
+	for host, login := range cfg.Registries {
+		registries.Logins[host] = registry.Login{Username: login.Username, Password: login.Password.Reveal()}
+	}
 	for _, e := range cfg.Environments {
 		opts := docker.Options{Host: e.DockerHost}
 		if t := e.DockerTLS; t != nil {
@@ -53,7 +57,7 @@ func wire(configPath string, log *slog.Logger) (*app, error) {
 		}
 		a.Engines[e.Name] = engine
 		a.closers = append(a.closers, engine.Close)
-		env := &commands.Environment{Config: e, Docker: engine, Registry: registry.Client{}}
+		env := &commands.Environment{Config: e, Docker: engine, Registry: registries}
 		if e.AppURL != "" {
 			env.App = monitorfish.New(e.AppURL, 0)
 		}

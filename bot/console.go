@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
+	"time"
 
 	"mfbot/commands"
 	"mfbot/reply"
@@ -22,6 +24,9 @@ type Console struct {
 	Runner Runner
 	In     io.Reader
 	Out    io.Writer
+	// Err shows the steps of long commands as they happen (stderr), so
+	// that Out keeps only the replies; nil: not shown.
+	Err io.Writer
 	// AssumeYes confirms every mutating command (scripts: --yes).
 	AssumeYes bool
 	User      string
@@ -58,15 +63,18 @@ func (c *Console) RunOne(ctx context.Context, line string) int {
 }
 
 func (c *Console) runLine(ctx context.Context, line string, in *bufio.Reader) int {
-	req := commands.Request{Line: line, User: c.user(), Channel: "console", Via: commands.ViaConsole}
+	steps := c.steps(ctx)
+	req := commands.Request{Line: line, User: c.user(), Channel: "console", Via: commands.ViaConsole, Progress: steps}
 	rep := c.Runner.Run(ctx, req)
 	if rep.Status == reply.StatusPending && rep.Confirm != nil {
 		if !c.confirm(rep.Confirm, in) {
+			steps.finish()
 			c.print("Cancelled: nothing was done.\n")
 			return ExitFailed
 		}
-		rep = c.Runner.Run(ctx, commands.Request{Line: rep.Confirm.Command, User: c.user(), Channel: "console", Via: commands.ViaConsole, Confirmed: true})
+		rep = c.Runner.Run(ctx, commands.Request{Line: rep.Confirm.Command, User: c.user(), Channel: "console", Via: commands.ViaConsole, Confirmed: true, Progress: steps})
 	}
+	steps.finish()
 	c.print(RenderText(rep))
 	switch rep.Status {
 	case reply.StatusOK:
@@ -118,6 +126,76 @@ func (c *Console) Interactive(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+	}
+}
+
+// consoleSteps prints the steps of a long command on the console's Err,
+// paced like Slack's progress message, and the output of the programs it
+// runs at once, each line redacted.
+type consoleSteps struct {
+	c     *Console
+	paced *pacedSteps // nil: Err is not set
+	mu    sync.Mutex  // one writer at a time on Err
+	step  string      // the step printed last
+}
+
+func (c *Console) steps(ctx context.Context) *consoleSteps {
+	s := &consoleSteps{c: c}
+	if c.Err != nil {
+		s.paced = newPacedSteps(ctx, ProgressGap, time.Time{}, func(_ context.Context, p reply.Progress) { s.print(p) }, nil)
+	}
+	return s
+}
+
+// Step prints a new step at once; the details of the same step (bytes
+// pulled, seconds waited) at the pace of the Slack message.
+func (s *consoleSteps) Step(p reply.Progress) {
+	if s.paced == nil {
+		return
+	}
+	s.mu.Lock()
+	changed := p.Step != s.step
+	s.mu.Unlock()
+	if !changed {
+		s.paced.Step(p)
+		return
+	}
+	s.paced.drop()
+	s.print(p)
+	s.paced.shown(time.Now())
+}
+
+func (s *consoleSteps) print(p reply.Progress) {
+	line := fmt.Sprintf("⏳ [%s] %s: %s", p.Elapsed.Round(time.Second), p.Title, p.Step)
+	if p.Detail != "" {
+		line += " — " + p.Detail
+	}
+	s.mu.Lock()
+	s.step = p.Step
+	s.mu.Unlock()
+	s.write(line)
+}
+
+func (s *consoleSteps) Output(line string) {
+	if s.paced != nil {
+		s.write("   │ " + line)
+	}
+}
+
+func (s *consoleSteps) write(line string) {
+	if s.c.Redactor != nil {
+		line = s.c.Redactor.String(line)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fmt.Fprintln(s.c.Err, line)
+}
+
+// finish stops the steps once the command has answered.
+func (s *consoleSteps) finish() {
+	if s.paced != nil {
+		s.paced.finish(false)
+		s.paced = nil
 	}
 }
 

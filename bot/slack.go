@@ -86,8 +86,11 @@ type SlackOptions struct {
 	Workers      int           // concurrent commands (default 8)
 	Queue        int           // waiting commands before "busy" (default 64)
 	WorkingAfter time.Duration // show that a command is working after this (default 1s)
-	Log          *slog.Logger
-	Metrics      *Metrics // Socket Mode reconnections; nil: not counted
+	// ProgressGap is the least time between two updates of a message that
+	// shows a long command's steps (default ProgressGap).
+	ProgressGap time.Duration
+	Log         *slog.Logger
+	Metrics     *Metrics // Socket Mode reconnections; nil: not counted
 	// Deliveries deduplicates Slack's redeliveries across replicas: Slack
 	// may deliver an envelope again to another connection, another
 	// replica's. nil: in this process only.
@@ -112,6 +115,7 @@ type Slack struct {
 	socketUp     atomic.Bool // Socket Mode connected
 	seen         *recentIDs
 	deliveries   Deliveries // nil: seen alone deduplicates
+	progressGap  time.Duration
 }
 
 // ErrBusy is returned when the queue is full: the transport tells the user.
@@ -131,7 +135,10 @@ func NewSlack(catalogue Catalogue, api SlackAPI, threads ThreadStore, opts Slack
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Slack{catalogue: catalogue, api: api, threads: threads, log: opts.Log, workingAfter: opts.WorkingAfter,
+	if opts.ProgressGap <= 0 {
+		opts.ProgressGap = ProgressGap
+	}
+	return &Slack{progressGap: opts.ProgressGap, catalogue: catalogue, api: api, threads: threads, log: opts.Log, workingAfter: opts.WorkingAfter,
 		workers: opts.Workers, jobs: make(chan func(context.Context), opts.Queue), fatal: make(chan error, 1), seen: newRecentIDs(4096), metrics: opts.Metrics, deliveries: opts.Deliveries}
 }
 
@@ -329,11 +336,14 @@ func (s *Slack) HandleClick(c Click) error {
 // decide handles Confirm/Cancel: the confirmation message itself shows
 // the outcome; refusals and double clicks are answered to the clicker only.
 func (s *Slack) decide(ctx context.Context, c Click) {
-	d := commands.Decision{ID: c.Value, User: c.UserID, Channel: c.ChannelID, Confirm: slackapi.ActionOf(c.ActionID) == slackapi.ActionConfirm}
+	steps := s.progressIn(ctx, c)
+	d := commands.Decision{ID: c.Value, User: c.UserID, Channel: c.ChannelID, Confirm: slackapi.ActionOf(c.ActionID) == slackapi.ActionConfirm, Progress: steps}
 	rep, outcome := s.catalogue.Decide(ctx, d, func(rec confirm.Record) {
 		running := reply.Reply{Status: reply.StatusPending, Title: "Running " + rec.Command + "…", RequestedBy: rec.RequestedBy, DecidedBy: c.UserID}
 		s.replaceClicked(ctx, c, slackapi.Render(running))
+		steps.shown(time.Now())
 	})
+	steps.finish(outcome == commands.DecisionRan)
 	msg := slackapi.Render(rep)
 	if !outcome.UpdatesMessage() {
 		s.check(s.api.PostEphemeral(ctx, c.ChannelID, c.UserID, c.ThreadTS, msg), "answer a click")
@@ -342,6 +352,35 @@ func (s *Slack) decide(ctx context.Context, c Click) {
 	msg.Ephemeral = false
 	s.replaceClicked(ctx, c, msg)
 	s.remember(ctx, c.ChannelID, c.MessageTS, rep)
+}
+
+// progressIn shows the steps of a confirmed command in place of its
+// confirmation message, and the output of the programs it runs in that
+// message's thread (to the clicker alone when the message is ephemeral).
+func (s *Slack) progressIn(ctx context.Context, c Click) *pacedSteps {
+	show := func(ctx context.Context, p reply.Progress) {
+		s.replaceClicked(ctx, c, slackapi.Render(p.Reply()))
+	}
+	thread := c.ThreadTS
+	if thread == "" {
+		thread = c.MessageTS
+	}
+	post := func(ctx context.Context, lines []string) {
+		msg := outputMessage(lines)
+		if c.MessageIsEphemeral {
+			s.check(s.api.PostEphemeral(ctx, c.ChannelID, c.UserID, c.ThreadTS, msg), "post a program's output")
+			return
+		}
+		_, err := s.api.Post(ctx, c.ChannelID, thread, msg)
+		s.check(err, "post a program's output")
+	}
+	return newPacedSteps(ctx, s.progressGap, time.Time{}, show, post)
+}
+
+// outputMessage shows lines of a program's output as code.
+func outputMessage(lines []string) slackapi.Message {
+	return slackapi.RenderWithEmoji(reply.Reply{Status: reply.StatusOK, Title: "output",
+		Blocks: []reply.Block{&reply.Code{Text: strings.Join(lines, "\n")}}}, "📜")
 }
 
 // replaceClicked shows msg in place of the clicked message. chat.update

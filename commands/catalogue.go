@@ -20,6 +20,7 @@ import (
 	"mfbot/freshness"
 	"mfbot/mute"
 	"mfbot/pipeline"
+	"mfbot/release"
 	"mfbot/reply"
 )
 
@@ -63,6 +64,8 @@ type Request struct {
 	Confirmed bool
 	// Default is the target implied by the context (a reply's or an alert's thread).
 	Default *reply.Target
+	// Progress shows the steps of a long action while it runs; nil: not shown.
+	Progress Steps
 }
 
 // Options are the catalogue's optional collaborators.
@@ -88,6 +91,11 @@ type Options struct {
 	Now func() time.Time
 	// Metrics counts commands by verb and outcome; nil: not counted.
 	Metrics *Metrics
+	// Releases keeps the deploys made and the deploy locks; nil: deploy
+	// says it needs the store, and drift is not shown.
+	Releases release.Store
+	// Announcer announces deploys in the alert channel; nil: not announced.
+	Announcer Announcer
 }
 
 // Catalogue runs commands against the configured environments.
@@ -106,6 +114,8 @@ type Catalogue struct {
 	confirmTTL    time.Duration
 	now           func() time.Time
 	metrics       *Metrics
+	releases      release.Store
+	announcer     Announcer
 }
 
 // New builds the catalogue. Every configured environment must be given.
@@ -119,7 +129,8 @@ func New(cfg *config.Config, envs []*Environment, opts Options) (*Catalogue, err
 	}
 	c := &Catalogue{cfg: cfg, envs: map[string]*Environment{}, redactor: redactor, log: opts.Log,
 		groups: opts.Groups, audit: opts.Audit, confirmations: opts.Confirmations, mutes: opts.Mutes, incidents: opts.Incidents,
-		confirmTTL: opts.ConfirmTTL, now: opts.Now, metrics: opts.Metrics}
+		confirmTTL: opts.ConfirmTTL, now: opts.Now, metrics: opts.Metrics,
+		releases: opts.Releases, announcer: opts.Announcer}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}

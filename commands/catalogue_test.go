@@ -91,6 +91,20 @@ func testCatalogue(t *testing.T, envNames ...string) (*Catalogue, map[string]*re
 	return c, engines
 }
 
+// catalogueOver is a catalogue whose every environment uses engine.
+func catalogueOver(t *testing.T, cfg *config.Config, engine containers.Engine) *Catalogue {
+	t.Helper()
+	var envs []*Environment
+	for _, e := range cfg.Environments {
+		envs = append(envs, &Environment{Config: e, Docker: engine})
+	}
+	c, err := New(cfg, envs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func loadConfig(t *testing.T, yaml string) *config.Config {
 	t.Helper()
 	path := t.TempDir() + "/mfbot.yaml"

@@ -46,6 +46,9 @@ type Decision struct {
 	User    string
 	Channel string
 	Confirm bool // false: Cancel
+	// Progress shows the steps of the confirmed command while it runs
+	// (bot: in the confirmation message); nil: not shown.
+	Progress Steps
 }
 
 // DecisionOutcome tells the transport what to do with the reply: update
@@ -142,7 +145,7 @@ func (c *Catalogue) decide(ctx context.Context, d Decision, onClaimed func(confi
 	if onClaimed != nil {
 		onClaimed(rec)
 	}
-	rep := c.Run(ctx, Request{Line: rec.Command, User: d.User, Channel: d.Channel, Via: ViaButton, Confirmed: true})
+	rep := c.Run(ctx, Request{Line: rec.Command, User: d.User, Channel: d.Channel, Via: ViaButton, Confirmed: true, Progress: d.Progress})
 	rep.RequestedBy, rep.DecidedBy = rec.RequestedBy, d.User
 	return rep, DecisionRan, rec
 }

@@ -189,7 +189,7 @@ func redactOpensPrivateKey(line string) bool {
 
 // MaskEnv masks the value of a NAME=value environment entry whose name looks
 // secret (contains PASSWORD, PASSWD, SECRET, TOKEN, KEY or CREDENTIAL, or has a
-// PASS or PWD part such as DB_PASS). Other entries are returned unchanged:
+// PASS, PWD or AUTH part such as DB_PASS or PREFECT_API_AUTH_STRING). Other entries are returned unchanged:
 // the caller still runs Redactor.String over them, which catches passwords
 // inside values such as ENV_DB_URL's JDBC URL.
 func MaskEnv(kv string) string {
@@ -945,7 +945,7 @@ func redactIsSecretName(name string) bool {
 	}
 	for _, part := range parts {
 		switch {
-		case part == "pass",
+		case part == "pass", part == "auth",
 			part == "pwd" && len(parts) > 1,
 			strings.HasSuffix(part, "key"),
 			strings.HasSuffix(part, "keys"):

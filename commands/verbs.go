@@ -71,6 +71,8 @@ func (c *Catalogue) catalogue() []*verb {
 		},
 		{name: "version", usage: "version [service]", summary: "image reference, tag, digest and creation; the app's /version", target: optionalTarget, run: c.version},
 		c.versionsVerb(),
+		c.pruneVerb(),
+		c.deployVerb(),
 		c.dbVerb(),
 		c.healthVerb(),
 	}, c.prefectVerbs(), c.pipelineVerbs())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"mfbot/containers"
+	"mfbot/human"
 	"mfbot/reply"
 	"regexp"
 	"slices"
@@ -12,33 +13,56 @@ import (
 
 // restart answers `restart <svc>`: the app is pulled and recreated like
 // `make restart-remote-app`; other services get a plain restart. Either way
-// the reply waits, bounded, for the container to be running and healthy.
+// the reply waits, bounded, for the container to be running and healthy,
+// and the steps show as they happen.
 func (c *Catalogue) restart(ctx context.Context, call *call) (reply.Reply, error) {
 	ctr, err := call.container(ctx)
 	if err != nil {
 		return reply.Reply{}, err
 	}
 	started := time.Now()
+	steps := lifecycleSteps(call, "Restarting", started)
 	if !recreatesOnRestart(*call.service) {
+		steps.show("restarting "+ctr.Name, "")
 		if err := call.env.Docker.Restart(ctx, ctr.ID, c.cfg.Limits.StopTimeout); err != nil {
 			return reply.Reply{}, err
 		}
-		return c.readyReply(ctx, call, ctr.ID, started, "restarted", nil, nil)
+		return c.readyReply(ctx, call, ctr.ID, started, "restarted", nil, nil, steps)
 	}
+	ref := call.service.Image
+	if ref == "" {
+		d, err := call.env.Docker.Inspect(ctx, ctr.ID)
+		if err != nil {
+			return reply.Reply{}, err
+		}
+		ref = containerReference(d, *ctr)
+	}
+	pulled := false
+	if !call.args.Bools["no-pull"] && !isImageIDRef(ref) {
+		steps.show("pulling "+ref, "")
+		if _, err := call.env.Docker.Pull(ctx, ref, containers.PullOptions{Auth: c.registryAuth(imageRepository(ref)), Progress: func(p containers.PullProgress) {
+			steps.show("pulling "+ref, pullDetail(p))
+		}}); err != nil {
+			return reply.Reply{}, err
+		}
+		pulled = true
+		steps.passed("pulled " + ref)
+	}
+	steps.show("recreating "+ctr.Name, "")
 	res, err := call.env.Docker.Recreate(ctx, ctr.ID, containers.RecreateOptions{
-		Pull:        !call.args.Bools["no-pull"],
 		Image:       call.service.Image,
 		StopTimeout: c.cfg.Limits.StopTimeout,
 	})
 	if err != nil {
 		return reply.Reply{}, err
 	}
+	steps.passed("recreated " + ctr.Name)
 	image := "unchanged (" + shortDigest(res.NewDigest) + ")"
 	if res.OldImageID != res.NewImageID {
 		image = shortDigest(res.OldDigest) + " → " + shortDigest(res.NewDigest)
 	}
 	fields := []reply.Field{{Label: "Image", Value: image}}
-	if !res.Pulled {
+	if !pulled {
 		fields = append(fields, reply.Field{Label: "Pull", Value: "skipped"})
 	}
 	var rollback *reply.Action
@@ -46,7 +70,35 @@ func (c *Catalogue) restart(ctx context.Context, call *call) (reply.Reply, error
 		rollback = &reply.Action{Label: "Roll back", Style: "danger",
 			Command: fmt.Sprintf("%s rollback %s --to %s", call.env.Config.Name, call.service.Name, res.OldImageID)}
 	}
-	return c.readyReply(ctx, call, res.NewID, started, "recreated", fields, rollback)
+	return c.readyReply(ctx, call, res.NewID, started, "recreated", fields, rollback, steps)
+}
+
+// stepReporter shows the steps of a restart, start or rollback.
+type stepReporter struct {
+	sink    Steps
+	title   string
+	started time.Time
+	done    []string
+}
+
+func lifecycleSteps(call *call, doing string, started time.Time) *stepReporter {
+	return &stepReporter{sink: progressOf(call), started: started,
+		title: fmt.Sprintf("%s %s in %s", doing, call.service.Name, call.env.Config.Name)}
+}
+
+func (s *stepReporter) show(step, detail string) {
+	s.sink.Step(reply.Progress{Title: s.title, Step: step, Detail: detail, Elapsed: time.Since(s.started), Done: slices.Clone(s.done)})
+}
+
+func (s *stepReporter) passed(what string) { s.done = append(s.done, what) }
+
+// waiting shows a wait for health: elapsed time, health, last probe.
+func (s *stepReporter) waiting(d containers.ContainerDetails, elapsed time.Duration) {
+	detail := fmt.Sprintf("%s, %s, %s", human.Duration(elapsed), d.State, orDash(d.Health))
+	if probe := lastProbe(d); probe != "" {
+		detail += "; last probe: " + probe
+	}
+	s.show("waiting for healthy", detail)
 }
 
 // rollback answers `rollback <svc> --to <image-id>`. The image must be a
@@ -73,12 +125,15 @@ func (c *Catalogue) rollback(ctx context.Context, call *call) (reply.Reply, erro
 		return reply.Reply{}, fmt.Errorf("image %s is not an image of %s: refusing to run it as %s", to, repo, call.service.Name)
 	}
 	started := time.Now()
+	steps := lifecycleSteps(call, "Rolling back", started)
+	steps.show("recreating "+ctr.Name, "on "+shortDigest(to))
 	res, err := call.env.Docker.Recreate(ctx, ctr.ID, containers.RecreateOptions{Image: to, StopTimeout: c.cfg.Limits.StopTimeout})
 	if err != nil {
 		return reply.Reply{}, err
 	}
+	steps.passed("recreated " + ctr.Name)
 	fields := []reply.Field{{Label: "Image", Value: shortDigest(res.OldDigest) + " → " + shortDigest(res.NewDigest)}}
-	return c.readyReply(ctx, call, res.NewID, started, "rolled back", fields, nil)
+	return c.readyReply(ctx, call, res.NewID, started, "rolled back", fields, nil, steps)
 }
 
 var imageIDPattern = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
@@ -123,6 +178,7 @@ func (c *Catalogue) stop(ctx context.Context, call *call) (reply.Reply, error) {
 	if err != nil {
 		return reply.Reply{}, err
 	}
+	lifecycleSteps(call, "Stopping", time.Now()).show("stopping "+ctr.Name, fmt.Sprintf("waits up to %s for it to exit", c.cfg.Limits.StopTimeout))
 	if err := call.env.Docker.Stop(ctx, ctr.ID, c.cfg.Limits.StopTimeout); err != nil {
 		return reply.Reply{}, err
 	}
@@ -142,15 +198,17 @@ func (c *Catalogue) start(ctx context.Context, call *call) (reply.Reply, error) 
 		return reply.Reply{}, err
 	}
 	started := time.Now()
+	steps := lifecycleSteps(call, "Starting", started)
+	steps.show("starting "+ctr.Name, "")
 	if err := call.env.Docker.Start(ctx, ctr.ID); err != nil {
 		return reply.Reply{}, err
 	}
-	return c.readyReply(ctx, call, ctr.ID, started, "started", nil, nil)
+	return c.readyReply(ctx, call, ctr.ID, started, "started", nil, nil, steps)
 }
 
 // readyReply waits for the container to be ready and reports the outcome.
-func (c *Catalogue) readyReply(ctx context.Context, call *call, id string, started time.Time, did string, fields []reply.Field, rollback *reply.Action) (reply.Reply, error) {
-	d, ready, err := waitReady(ctx, call.env.Docker, id, c.cfg.Limits.RestartTimeout)
+func (c *Catalogue) readyReply(ctx context.Context, call *call, id string, started time.Time, did string, fields []reply.Field, rollback *reply.Action, steps *stepReporter) (reply.Reply, error) {
+	d, ready, err := waitReady(ctx, call.env.Docker, id, c.cfg.Limits.RestartTimeout, steps.waiting)
 	if err != nil {
 		return reply.Reply{}, err
 	}
@@ -179,10 +237,12 @@ func (c *Catalogue) readyReply(ctx context.Context, call *call, id string, start
 }
 
 // waitReady polls until the container is running and healthy (or running
-// for a few seconds when it has no healthcheck), it stops, or timeout passes.
-func waitReady(ctx context.Context, engine containers.Engine, id string, timeout time.Duration) (containers.ContainerDetails, bool, error) {
+// for a few seconds when it has no healthcheck), it stops, or timeout
+// passes; waiting, when not nil, sees each poll that keeps it waiting.
+func waitReady(ctx context.Context, engine containers.Engine, id string, timeout time.Duration, waiting func(containers.ContainerDetails, time.Duration)) (containers.ContainerDetails, bool, error) {
 	const settle = 3 * time.Second // a container without healthcheck that survives this long is up
-	deadline := time.Now().Add(timeout)
+	started := time.Now()
+	deadline := started.Add(timeout)
 	for {
 		d, err := engine.Inspect(ctx, id)
 		if err != nil {
@@ -199,6 +259,9 @@ func waitReady(ctx context.Context, engine containers.Engine, id string, timeout
 			return d, false, nil
 		case time.Now().After(deadline):
 			return d, false, nil
+		}
+		if waiting != nil {
+			waiting(d, time.Since(started))
 		}
 		select {
 		case <-ctx.Done():

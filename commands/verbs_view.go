@@ -19,6 +19,7 @@ func (c *Catalogue) status(ctx context.Context, call *call) (reply.Reply, error)
 	// Prefect is asked while the engine is: status stays one glance.
 	pipelineNote := make(chan string, 1)
 	go func() { pipelineNote <- pipelineSummary(readPrefect(ctx, call.env.Pipeline), c.now()) }()
+	drift := c.startDrift(ctx, call, true, true)
 	services, _, err := call.stack(ctx)
 	if err != nil {
 		return reply.Reply{}, err
@@ -50,6 +51,9 @@ func (c *Catalogue) status(ctx context.Context, call *call) (reply.Reply, error)
 		title = fmt.Sprintf("%s: %d service(s) need attention", call.env.Config.Name, problems)
 	}
 	blocks := []reply.Block{t}
+	if drifts := drift.notes(ctx, appRunningOf(services, details)); len(drifts) > 0 {
+		blocks = append(blocks, &reply.Text{Text: strings.Join(drifts, "\n")})
+	}
 	var notes []string
 	if call.env.Config.Database == nil {
 		notes = append(notes, "database: not configured (ENV_DB_URL)")
@@ -364,9 +368,14 @@ func (c *Catalogue) version(ctx context.Context, call *call) (reply.Reply, error
 	if call.service != nil {
 		services = slices.DeleteFunc(services, func(s stackService) bool { return s.Service.Name != call.service.Name })
 	}
+	isApp := call.service == nil || call.service.Name == "app"
+	isPipeline := call.service == nil || slices.Contains(call.env.Config.Groups[pipelineGroup], call.service.Name) ||
+		call.service.Name == pipelineServer || call.service.Name == pipelineFlows
+	drift := c.startDrift(ctx, call, isApp, isPipeline)
 	// The list call names an image by ID once its tag has moved: the
 	// references come from inspect (see verbs_version.go).
-	views := c.describeImages(ctx, call, services, c.inspectAll(ctx, call, services))
+	details := c.inspectAll(ctx, call, services)
+	views := c.describeImages(ctx, call, services, details)
 	t := &reply.Table{Header: []string{"service", "image", "tag", "digest", "created"}}
 	var notes []string
 	for i, s := range services {
@@ -377,6 +386,13 @@ func (c *Catalogue) version(ctx context.Context, call *call) (reply.Reply, error
 		t.Rows = append(t.Rows, versionRow(s.Service.Name, views[i]))
 		notes = append(notes, c.versionNotes(call, s.Service, views[i])...)
 	}
+	app := appRunningOf(services, details)
+	for i, s := range services {
+		if s.Service.Name == "app" && s.Container != nil {
+			app.image = views[i].running
+		}
+	}
+	notes = append(notes, drift.notes(ctx, app)...)
 	blocks := []reply.Block{t}
 	if len(notes) > 0 {
 		blocks = append(blocks, &reply.Text{Text: strings.Join(notes, "\n")})

@@ -78,15 +78,7 @@ func versionCatalogue(t *testing.T, yaml, createdFrom, listedAs string, images m
 		refs:   map[string]string{"a1": createdFrom},
 		images: images,
 	}
-	var envs []*Environment
-	for _, e := range cfg.Environments {
-		envs = append(envs, &Environment{Config: e, Docker: engine})
-	}
-	c, err := New(cfg, envs, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return catalogueOver(t, cfg, engine)
 }
 
 func runLine(t *testing.T, c *Catalogue, line string) (Reply, string) {

@@ -22,7 +22,21 @@ type Config struct {
 	Limits       Limits
 	Alerts       Alerts
 	Mutes        []Mute
-	Path         string // the file actually loaded, "" when none
+	// Registries are the logins to private registries (registries:), by
+	// host without scheme or path ("ghcr.io", "registry.example.fr:5000"),
+	// as typed in the file: `versions` lists their tags and deploys pull
+	// from them with it. A host not listed is read anonymously (ghcr.io's
+	// token flow for public images). nil when none.
+	Registries map[string]RegistryLogin
+	Path       string // the file actually loaded, "" when none
+}
+
+// RegistryLogin is basic auth to a registry (registries.<host>: username,
+// password_env). The password (or token) comes from the variable that
+// password_env names, never from the file; both are set after Load.
+type RegistryLogin struct {
+	Username string
+	Password Secret
 }
 
 // Environment returns the environment with that name.
@@ -76,6 +90,61 @@ type Environment struct {
 	OpenMutations bool
 	Services      []Service           // defaults first in their fixed order, then added ones by name
 	Groups        map[string][]string // group name → service names
+	// VersionFile (version_file) is an environment file on mfbot's host
+	// that names the version the next `make restart-remote-app` would run
+	// (MonitorFish's ~/.monitorfish: MONITORFISH_VERSION=v1.54.0). mfbot
+	// only reads it, to warn when it names another version than the one
+	// deployed; Load expands "~/" but does not require the file to exist.
+	// "" = none.
+	VersionFile string
+	// VersionVariable is the variable of VersionFile that holds the
+	// version (version_variable, default MONITORFISH_VERSION).
+	VersionVariable string
+	// Deploy tunes `deploy` (deploy:); its defaults are set even when the
+	// file has no deploy: key.
+	Deploy Deploy
+}
+
+// Deploy is how `deploy <version> [app|pipeline|all]` runs in one environment.
+type Deploy struct {
+	// Timeout bounds one whole deploy (deploy.timeout, default 15m); it is
+	// also how long the environment's deploy lock lasts if mfbot dies
+	// mid-deploy.
+	Timeout time.Duration
+	// HealthyTimeout bounds the wait for the new app container to be
+	// healthy (deploy.healthy_timeout, default 3m) before rolling back.
+	HealthyTimeout time.Duration
+	// Flows runs the deploy-flows container of `deploy … pipeline`
+	// (deploy.flows, even empty: flows: {}); nil: the pipeline is not
+	// deployed by mfbot.
+	Flows *DeployFlows
+}
+
+// DeployFlows is the one-off container that registers the Prefect
+// deployments with a new pipeline image, as `make deploy-pipeline-flows`
+// runs it: docker run --network host --env-file <.env> -e
+// MONITORFISH_VERSION=<version> <image>:<version> <command>.
+type DeployFlows struct {
+	// Image is the pipeline image's repository, without tag or digest
+	// (deploy.flows.image); the tag is the version deployed. "" after
+	// Load when not set: the caller uses the repository of the
+	// pipeline-flows service's image.
+	Image string
+	// Command replaces the image's command (deploy.flows.command); empty:
+	// the image's own.
+	Command []string
+	// EnvFile is the pipeline's .env, read like docker's --env-file
+	// (deploy.flows.env_file, "~/" expanded at Load); "" = none.
+	EnvFile string
+	// Network is the container's network mode (deploy.flows.network,
+	// default "host": the flows reach Prefect on the host's loopback).
+	Network string
+	// Environment adds variables (deploy.flows.environment); "{version}"
+	// in a value is replaced by the version deployed. MONITORFISH_VERSION
+	// is always set to it unless given here.
+	Environment map[string]string
+	// Timeout bounds the container's run (deploy.flows.timeout, default 10m).
+	Timeout time.Duration
 }
 
 // Service returns the service with that logical name.

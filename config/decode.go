@@ -5,7 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -71,7 +76,58 @@ func (d *decoder) file(root *yaml.Node, cfg *Config) {
 		"limits": func(key string, v *yaml.Node) { d.limits(key, v, &cfg.Limits) },
 		"alerts": func(key string, v *yaml.Node) { d.alerts(key, v, &cfg.Alerts) },
 		"mutes":  func(key string, v *yaml.Node) { cfg.Mutes = d.mutes(key, v) },
+		"registries": func(key string, v *yaml.Node) {
+			cfg.Registries = d.registries(key, v)
+		},
 	})
+}
+
+// registries reads the logins to private registries: host → username and
+// the variable that holds the password.
+func (d *decoder) registries(path string, n *yaml.Node) map[string]RegistryLogin {
+	var logins map[string]RegistryLogin
+	for _, f := range d.fields(path, n) {
+		key := path + "." + f.name
+		d.p.lines[key] = f.key.Line
+		if err := checkRegistryHost(f.name); err != nil {
+			d.p.atKey(key, f.key.Line, err)
+			continue
+		}
+		var (
+			login                    RegistryLogin
+			usernameSet, passwordSet bool // errors in their values are reported once
+		)
+		d.mapping(key, f.value, handlers{
+			"username": func(key string, v *yaml.Node) {
+				usernameSet = true
+				login.Username, _ = d.str(key, v, checkRegistryUsername)
+			},
+			"password_env": func(key string, v *yaml.Node) {
+				passwordSet = true
+				login.Password = d.secretVariable(key, v, nil)
+			},
+			// A password in a file ends up in backups and repositories:
+			// refuse it rather than ignore it silently.
+			"password": func(key string, v *yaml.Node) {
+				passwordSet = true
+				d.p.atKey(key, v.Line, errors.New("secrets are not read from the file: set password_env to the name of an environment variable that holds the password"))
+			},
+		})
+		if !usernameSet {
+			d.p.atKey(key+".username", f.key.Line, errors.New("missing: the user name of the login"))
+		}
+		if !passwordSet {
+			d.p.atKey(key+".password_env", f.key.Line, errors.New("missing: the environment variable that holds the password (or token)"))
+		}
+		if login.Username == "" || login.Password == "" {
+			continue
+		}
+		if logins == nil {
+			logins = map[string]RegistryLogin{}
+		}
+		logins[f.name] = login
+	}
+	return logins
 }
 
 func (d *decoder) slack(path string, n *yaml.Node, slack *Slack) {
@@ -152,6 +208,11 @@ func (d *decoder) environment(path, name string, n *yaml.Node) Environment {
 		"open_mutations":      func(key string, v *yaml.Node) { env.OpenMutations, _ = d.boolean(key, v) },
 		"services":            func(key string, v *yaml.Node) { env.Services = d.services(key, v, env.Services) },
 		"groups":              func(_ string, v *yaml.Node) { groups = v },
+		"version_file":        func(key string, v *yaml.Node) { env.VersionFile, _ = d.path(key, v) },
+		"version_variable": func(key string, v *yaml.Node) {
+			env.VersionVariable, _ = d.str(key, v, checkVariableName)
+		},
+		"deploy": func(key string, v *yaml.Node) { d.deploy(key, v, &env.Deploy) },
 	})
 	if databaseURLSet && databaseVariableSet {
 		d.p.atKey(path+".database_url_env", 0, errors.New("set database_url or database_url_env, not both"))
@@ -163,6 +224,68 @@ func (d *decoder) environment(path, name string, n *yaml.Node) Environment {
 	}
 	env.Groups = d.groups(path+".groups", groups, env)
 	return env
+}
+
+// deploy reads deploy: onto the defaults in dep.
+func (d *decoder) deploy(path string, n *yaml.Node, dep *Deploy) {
+	d.mapping(path, n, handlers{
+		"timeout":         func(key string, v *yaml.Node) { dep.Timeout, _ = d.duration(key, v) },
+		"healthy_timeout": func(key string, v *yaml.Node) { dep.HealthyTimeout, _ = d.duration(key, v) },
+		"flows":           func(key string, v *yaml.Node) { dep.Flows = d.deployFlows(key, v) },
+	})
+}
+
+// deployFlows reads deploy.flows:, the container of `make
+// deploy-pipeline-flows`. Its presence (even {}) enables the pipeline
+// deploy.
+func (d *decoder) deployFlows(path string, n *yaml.Node) *DeployFlows {
+	flows := newDeployFlows()
+	d.mapping(path, n, handlers{
+		"image":       func(key string, v *yaml.Node) { flows.Image, _ = d.str(key, v, checkImageRepository) },
+		"command":     func(key string, v *yaml.Node) { flows.Command = d.strs(key, v, nil) },
+		"env_file":    func(key string, v *yaml.Node) { flows.EnvFile, _ = d.path(key, v) },
+		"network":     func(key string, v *yaml.Node) { flows.Network, _ = d.str(key, v, checkNetworkMode) },
+		"environment": func(key string, v *yaml.Node) { flows.Environment = d.variableValues(key, v) },
+		"timeout":     func(key string, v *yaml.Node) { flows.Timeout, _ = d.duration(key, v) },
+	})
+	return flows
+}
+
+// variableValues reads a mapping of environment variables to their values;
+// a key without a value is set empty.
+func (d *decoder) variableValues(path string, n *yaml.Node) map[string]string {
+	values := map[string]string{}
+	for _, f := range d.fields(path, n) {
+		key := path + "." + f.name
+		d.p.lines[key] = f.value.Line
+		if err := checkVariableName(f.name); err != nil {
+			d.p.atKey(key, f.key.Line, err)
+			continue
+		}
+		if isNull(f.value) {
+			values[f.name] = ""
+			continue
+		}
+		if value, ok := d.str(key, f.value, nil); ok {
+			values[f.name] = value
+		}
+	}
+	return values
+}
+
+// path reads a file path, "~/" standing for the home directory of the user
+// mfbot runs as.
+func (d *decoder) path(key string, v *yaml.Node) (string, bool) {
+	s, ok := d.str(key, v, nil)
+	if !ok {
+		return "", false
+	}
+	expanded, err := expandHome(s)
+	if err != nil {
+		d.p.atKey(key, v.Line, err)
+		return "", false
+	}
+	return expanded, true
 }
 
 // secretVariable reads the secret held by the environment variable that
@@ -592,4 +715,87 @@ func withTrailingSlash(s string) string {
 		return s
 	}
 	return s + "/"
+}
+
+// The checks of the deploy and registry settings.
+
+var (
+	hostnamePattern = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$`)
+	networkPattern  = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.:-]*$`)
+)
+
+// checkRegistryHost accepts a registry as image references name it: a host
+// name or IP address with an optional port, without scheme or path.
+func checkRegistryHost(host string) error {
+	const usage = "write the host alone, e.g. ghcr.io or registry.example.fr:5000"
+	if strings.Contains(host, "://") {
+		return fmt.Errorf("%q is not a registry host: no scheme, %s", host, usage)
+	}
+	if strings.Contains(host, "/") {
+		return fmt.Errorf("%q is not a registry host: no path, %s", host, usage)
+	}
+	hostname := host
+	if h, port, err := net.SplitHostPort(host); err == nil {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("%q is not a registry host: bad port, %s", host, usage)
+		}
+		hostname = h
+	}
+	if net.ParseIP(strings.Trim(hostname, "[]")) != nil {
+		return nil
+	}
+	if len(hostname) > 253 || !hostnamePattern.MatchString(hostname) {
+		return fmt.Errorf("%q is not a registry host: %s", host, usage)
+	}
+	return nil
+}
+
+// checkRegistryUsername keeps the user name to what basic auth can carry.
+func checkRegistryUsername(user string) error {
+	if user == "" {
+		return errors.New("empty: the user name of the login")
+	}
+	if strings.ContainsAny(user, ": \t\r\n") {
+		return errors.New("a user name contains no colon or blank")
+	}
+	return nil
+}
+
+// checkImageRepository accepts an image repository without tag or digest
+// (the tag is added later: the version deployed).
+func checkImageRepository(repo string) error {
+	if err := checkImageRef(repo); err != nil {
+		return fmt.Errorf("%q is not an image repository (e.g. ghcr.io/mtes-mct/monitorfish/monitorfish-pipeline-prefect3)", repo)
+	}
+	lastPart := repo[strings.LastIndex(repo, "/")+1:]
+	if strings.Contains(repo, "@") || strings.Contains(lastPart, ":") {
+		return fmt.Errorf("%q has a tag or digest: give the repository alone, the tag is the version deployed", repo)
+	}
+	return nil
+}
+
+// checkNetworkMode accepts what `docker run --network` does: host, bridge,
+// none, container:<name> or a network's name.
+func checkNetworkMode(mode string) error {
+	if len(mode) > 128 || !networkPattern.MatchString(mode) {
+		return fmt.Errorf("%q is not a network (host, bridge, none, container:<name> or a network's name)", mode)
+	}
+	return nil
+}
+
+// expandHome replaces a leading "~/" (or a lone "~") with the home
+// directory of the user mfbot runs as.
+func expandHome(path string) (string, error) {
+	if path != "~" && !strings.HasPrefix(path, "~/") {
+		if strings.HasPrefix(path, "~") {
+			return "", fmt.Errorf("%q: only ~/ is expanded (the home directory of the user mfbot runs as): write another user's path in full", path)
+		}
+		return path, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("cannot expand ~/: %w", err)
+	}
+	return filepath.Join(home, strings.TrimPrefix(path, "~")), nil
 }

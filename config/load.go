@@ -21,6 +21,12 @@ const (
 	day                = 24 * time.Hour
 	maxTailLimit       = 10000
 	maxSinceLimit      = 7 * day
+
+	defaultVersionVariable = "MONITORFISH_VERSION" // what ~/.monitorfish and the Makefile use
+	defaultDeployTimeout   = 15 * time.Minute
+	defaultHealthyTimeout  = 3 * time.Minute
+	defaultFlowsNetwork    = "host" // as `make deploy-pipeline-flows`: Prefect on the host's loopback
+	defaultFlowsTimeout    = 10 * time.Minute
 )
 
 // Load reads the YAML file at path, then applies environment variables
@@ -113,7 +119,17 @@ func newEnvironment(name string) Environment {
 		AppURL:         defaultAppURL,
 		Services:       defaultServices(),
 		Groups:         defaultGroups(),
+		// Deploy is filled even without deploy: in the file; Flows stays
+		// nil unless deploy.flows is there.
+		VersionVariable: defaultVersionVariable,
+		Deploy:          Deploy{Timeout: defaultDeployTimeout, HealthyTimeout: defaultHealthyTimeout},
 	}
+}
+
+// newDeployFlows is deploy.flows with its defaults. Image stays "": the
+// caller uses the repository of the pipeline-flows service's image.
+func newDeployFlows() *DeployFlows {
+	return &DeployFlows{Network: defaultFlowsNetwork, Timeout: defaultFlowsTimeout}
 }
 
 // variables reads the environment; empty values count as unset.
@@ -287,6 +303,9 @@ func finish(cfg *Config, p *problems) {
 			p.atKey(key+".docker_tls", 0, errors.New("TLS needs a tcp:// docker_host"))
 		}
 		env.Operators = union(cfg.Operators, env.Operators)
+		for _, problem := range checkDeploy(env.Deploy) {
+			p.atKey(key+".deploy."+problem.key, 0, problem.err)
+		}
 	}
 	for i, mute := range cfg.Mutes {
 		if _, ok := cfg.Environment(mute.Env); mute.Env != "" && !ok {
@@ -322,4 +341,26 @@ func union(a, b []string) []string {
 		}
 	}
 	return all
+}
+
+// checkDeploy checks the durations of deploy:, keyed relative to it.
+func checkDeploy(dep Deploy) []keyedError {
+	var errs []keyedError
+	add := func(key string, format string, args ...any) {
+		errs = append(errs, keyedError{key, fmt.Errorf(format, args...)})
+	}
+	durations := []namedDuration{{"timeout", dep.Timeout}, {"healthy_timeout", dep.HealthyTimeout}}
+	if dep.Flows != nil {
+		durations = append(durations, namedDuration{"flows.timeout", dep.Flows.Timeout})
+	}
+	for _, c := range durations {
+		switch {
+		case c.value <= 0:
+			add(c.key, "must be more than 0")
+		case c.key != "timeout" && dep.Timeout > 0 && c.value > dep.Timeout:
+			// One deploy holds both waits: neither may outlast it.
+			add(c.key, "must be at most deploy.timeout (%s), got %s", formatDuration(dep.Timeout), formatDuration(c.value))
+		}
+	}
+	return errs
 }

@@ -232,6 +232,89 @@ func TestLoadRejectsMalformedConfiguration(t *testing.T) {
 			secret: "Pa55w0rd",
 		},
 		{
+			name: "registry hosts",
+			file: "registries:\n  https://ghcr.io: {username: a, password_env: P}\n  ghcr.io/mtes-mct: {username: a, password_env: P}\n  'registry.example.fr:99999': {username: a, password_env: P}\n  'bad host': {username: a, password_env: P}\n",
+			env:  map[string]string{"P": "x"},
+			want: []string{
+				`registries.https://ghcr.io: "https://ghcr.io" is not a registry host: no scheme, write the host alone, e.g. ghcr.io or registry.example.fr:5000 (line 2)`,
+				`registries.ghcr.io/mtes-mct: "ghcr.io/mtes-mct" is not a registry host: no path`,
+				`registries.registry.example.fr:99999: "registry.example.fr:99999" is not a registry host: bad port`,
+				`registries.bad host: "bad host" is not a registry host: write the host alone, e.g. ghcr.io or registry.example.fr:5000 (line 5)`,
+			},
+		},
+		{
+			name: "registry login without username or password variable",
+			file: "registries:\n  ghcr.io:\n    password_env: GHCR_TOKEN\n  registry.example.fr:\n    username: deploy\n",
+			env:  map[string]string{"GHCR_TOKEN": "x"},
+			want: []string{
+				"registries.ghcr.io.username: missing: the user name of the login (line 2)",
+				"registries.registry.example.fr.password_env: missing: the environment variable that holds the password (or token) (line 4)",
+			},
+		},
+		{
+			name:   "registry password in the file",
+			file:   "registries:\n  ghcr.io:\n    username: mfbot\n    password: ghp_Pa55w0rd\n",
+			want:   []string{"registries.ghcr.io.password: secrets are not read from the file: set password_env to the name of an environment variable that holds the password (line 4)"},
+			secret: "Pa55w0rd",
+		},
+		{
+			name: "registry password variable unset or malformed",
+			file: "registries:\n  ghcr.io:\n    username: mfbot\n    password_env: MFBOT_GHCR_TOKEN\n  quay.io:\n    username: mfbot\n    password_env: 'not a name'\n",
+			want: []string{
+				"registries.ghcr.io.password_env: the variable MFBOT_GHCR_TOKEN is not set (line 4)",
+				`registries.quay.io.password_env: "not a name" is not an environment variable name (line 7)`,
+			},
+		},
+		{
+			name: "unknown registry key",
+			file: "registries:\n  ghcr.io:\n    usernme: mfbot\n    username: mfbot\n    password_env: T\n",
+			env:  map[string]string{"T": "x"},
+			want: []string{`unknown key "registries.ghcr.io.usernme" (line 3): did you mean "username"?`},
+		},
+		{
+			name: "version file and variable",
+			file: "environments:\n  prod:\n    version_file: ~root/.monitorfish\n    version_variable: MONITORFISH-VERSION\n",
+			want: []string{
+				`environments.prod.version_file: "~root/.monitorfish": only ~/ is expanded (the home directory of the user mfbot runs as): write another user's path in full (line 3)`,
+				`environments.prod.version_variable: "MONITORFISH-VERSION" is not an environment variable name (line 4)`,
+			},
+		},
+		{
+			name: "deploy durations",
+			file: "environments:\n  prod:\n    deploy:\n      timeout: 15 minutes\n      healthy_timeout: 0s\n  dev:\n    deploy:\n      timeout: 5m\n      healthy_timeout: 10m\n      flows:\n        timeout: 1h\n",
+			want: []string{
+				`environments.prod.deploy.timeout: bad duration "15 minutes": use 30s, 15m, 2h or 1d (line 4)`,
+				"environments.prod.deploy.healthy_timeout: must be more than 0 (line 5)",
+				"environments.dev.deploy.healthy_timeout: must be at most deploy.timeout (5m0s), got 10m0s (line 9)",
+				"environments.dev.deploy.flows.timeout: must be at most deploy.timeout (5m0s), got 1h0m0s (line 11)",
+			},
+		},
+		{
+			name: "deploy flows fields",
+			file: "environments:\n  prod:\n    deploy:\n      flows:\n        image: ghcr.io/mtes-mct/monitorfish/monitorfish-pipeline-prefect3:v1.54.0\n        command: python main.py\n        network: 'no such'\n        environment:\n          bad-name: x\n          LIST: [a]\n        env_file: [a]\n",
+			want: []string{
+				`environments.prod.deploy.flows.image: "ghcr.io/mtes-mct/monitorfish/monitorfish-pipeline-prefect3:v1.54.0" has a tag or digest: give the repository alone, the tag is the version deployed (line 5)`,
+				"environments.prod.deploy.flows.command: expected a list, got a single value (line 6)",
+				`environments.prod.deploy.flows.network: "no such" is not a network`,
+				`environments.prod.deploy.flows.environment.bad-name: "bad-name" is not an environment variable name (line 9)`,
+				"environments.prod.deploy.flows.environment.LIST: expected a single value, got a list (line 10)",
+				"environments.prod.deploy.flows.env_file: expected a single value, got a list (line 11)",
+			},
+		},
+		{
+			name: "deploy flows image with a digest, on a registry with a port",
+			file: "environments:\n  prod:\n    deploy:\n      flows:\n        image: registry.example.fr:5000/pipeline@sha256:abc\n",
+			want: []string{`environments.prod.deploy.flows.image: "registry.example.fr:5000/pipeline@sha256:abc" has a tag or digest`},
+		},
+		{
+			name: "unknown deploy keys",
+			file: "environments:\n  prod:\n    deploy:\n      timout: 1m\n      flows:\n        imag: x\n",
+			want: []string{
+				`unknown key "environments.prod.deploy.timout" (line 4): did you mean "timeout"?`,
+				`unknown key "environments.prod.deploy.flows.imag" (line 6): did you mean "image"?`,
+			},
+		},
+		{
 			name: "slack api_url",
 			file: "slack:\n  api_url: slack.com/api\n",
 			want: []string{`slack.api_url: scheme must be http or https, got ""`},

@@ -100,6 +100,12 @@ func TestLoadWithZeroConfiguration(t *testing.T) {
 	if _, ok := env.Service("nope"); ok {
 		t.Error(`Service("nope") found`)
 	}
+	if env.VersionFile != "" || env.VersionVariable != "MONITORFISH_VERSION" || cfg.Registries != nil {
+		t.Errorf("VersionFile %q, VersionVariable %q, Registries %v", env.VersionFile, env.VersionVariable, cfg.Registries)
+	}
+	if want := (Deploy{Timeout: 15 * time.Minute, HealthyTimeout: 3 * time.Minute}); !reflect.DeepEqual(env.Deploy, want) {
+		t.Errorf("Deploy = %+v, want %+v", env.Deploy, want)
+	}
 }
 
 func TestLoadFromVariablesOnly(t *testing.T) {
@@ -451,9 +457,12 @@ func TestLoadPaths(t *testing.T) {
 }
 
 func TestExampleFileLoads(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
 	cfg, err := Load("../mfbot.example.yaml", vars(map[string]string{
 		"MFBOT_PROD_DB_URL":       "jdbc:postgresql://proddb:5432/monitorfishdb?user=readaccess&password=x",
 		"MFBOT_PROD_PREFECT_AUTH": "mfbot:x",
+		"MFBOT_GHCR_TOKEN":        "ghp_x",
 	}))
 	if err != nil {
 		t.Fatalf("the example does not load:\n%v", err)
@@ -465,9 +474,101 @@ func TestExampleFileLoads(t *testing.T) {
 	if prod.Database == nil || prod.Prefect == nil || prod.Prefect.UIURL == "" || prod.Prefect.AuthString == "" || prod.DockerTLS == nil || len(prod.Operators) != 3 {
 		t.Errorf("prod = %+v", prod)
 	}
+	if prod.VersionFile != filepath.Join(home, ".monitorfish") || prod.Deploy.Flows == nil || prod.Deploy.Flows.Image == "" ||
+		prod.Deploy.Flows.EnvFile == "" || prod.Deploy.Flows.Environment["MONITORFISH_VERSION"] != "{version}" {
+		t.Errorf("prod version file %q, deploy %+v, flows %+v", prod.VersionFile, prod.Deploy, prod.Deploy.Flows)
+	}
+	if login, ok := cfg.Registries["ghcr.io"]; !ok || login.Username == "" || login.Password.Reveal() != "ghp_x" {
+		t.Errorf("Registries = %+v", cfg.Registries)
+	}
 	dev := mustEnvironment(t, cfg, "dev")
 	if dev.Database == nil || dev.Prefect == nil || dev.Prefect.Flavor != PrefectGraphQL || !dev.OpenMutations {
 		t.Errorf("dev = %+v", dev)
+	}
+}
+
+func TestDeployVersionFileAndRegistries(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	cfg := mustLoad(t, `
+registries:
+  ghcr.io:
+    username: mfbot-bot
+    password_env: MFBOT_GHCR_TOKEN
+  registry.example.fr:5000:
+    username: deploy
+    password_env: MFBOT_REGISTRY_PASSWORD
+  127.0.0.1:5000: {username: local, password_env: LOCAL_REGISTRY_PASSWORD}
+environments:
+  prod:
+    version_file: ~/.monitorfish
+    version_variable: MF_VERSION
+    deploy:
+      timeout: 20m
+      healthy_timeout: 5m
+      flows:
+        image: ghcr.io/mtes-mct/monitorfish/monitorfish-pipeline-prefect3
+        command: [python, main.py, deploy-flows]
+        env_file: ~/monitorfish/datascience/.env
+        network: monitorfish_network
+        environment:
+          MONITORFISH_VERSION: "{version}"
+          IS_INTEGRATION: false
+          EMPTY:
+        timeout: 5m
+  dev:
+    version_file: /etc/monitorfish/version.env
+    deploy:
+      flows: {}
+  staging:
+    deploy:
+      timeout: 1h
+`, map[string]string{"MFBOT_GHCR_TOKEN": "ghp_T0ken", "MFBOT_REGISTRY_PASSWORD": "pa55", "LOCAL_REGISTRY_PASSWORD": "local-pw"})
+
+	wantRegistries := map[string]RegistryLogin{
+		"ghcr.io":                  {Username: "mfbot-bot", Password: "ghp_T0ken"},
+		"registry.example.fr:5000": {Username: "deploy", Password: "pa55"},
+		"127.0.0.1:5000":           {Username: "local", Password: "local-pw"},
+	}
+	if !reflect.DeepEqual(cfg.Registries, wantRegistries) {
+		t.Errorf("Registries = %+v, want %+v", cfg.Registries, wantRegistries)
+	}
+	if s := fmt.Sprintf("%v %+v", cfg.Registries, cfg.Registries); strings.Contains(s, "ghp_T0ken") || strings.Contains(s, "pa55") {
+		t.Errorf("a registry password prints: %s", s)
+	}
+
+	prod := mustEnvironment(t, cfg, "prod")
+	if prod.VersionFile != filepath.Join(home, ".monitorfish") || prod.VersionVariable != "MF_VERSION" {
+		t.Errorf("prod VersionFile %q (home %s), VersionVariable %q", prod.VersionFile, home, prod.VersionVariable)
+	}
+	wantFlows := &DeployFlows{
+		Image:       "ghcr.io/mtes-mct/monitorfish/monitorfish-pipeline-prefect3",
+		Command:     []string{"python", "main.py", "deploy-flows"},
+		EnvFile:     filepath.Join(home, "monitorfish/datascience/.env"),
+		Network:     "monitorfish_network",
+		Environment: map[string]string{"MONITORFISH_VERSION": "{version}", "IS_INTEGRATION": "false", "EMPTY": ""},
+		Timeout:     5 * time.Minute,
+	}
+	if want := (Deploy{Timeout: 20 * time.Minute, HealthyTimeout: 5 * time.Minute, Flows: wantFlows}); !reflect.DeepEqual(prod.Deploy, want) {
+		t.Errorf("prod Deploy = %+v, flows %+v\nwant %+v, flows %+v", prod.Deploy, prod.Deploy.Flows, want, want.Flows)
+	}
+
+	// flows: {} enables the pipeline deploy with every default; the image
+	// is left to the caller (the pipeline-flows service's repository).
+	dev := mustEnvironment(t, cfg, "dev")
+	if dev.VersionFile != "/etc/monitorfish/version.env" || dev.VersionVariable != "MONITORFISH_VERSION" {
+		t.Errorf("dev VersionFile %q, VersionVariable %q", dev.VersionFile, dev.VersionVariable)
+	}
+	wantDev := Deploy{Timeout: 15 * time.Minute, HealthyTimeout: 3 * time.Minute,
+		Flows: &DeployFlows{Network: "host", Timeout: 10 * time.Minute}}
+	if !reflect.DeepEqual(dev.Deploy, wantDev) {
+		t.Errorf("dev Deploy = %+v, flows %+v, want %+v, flows %+v", dev.Deploy, dev.Deploy.Flows, wantDev, wantDev.Flows)
+	}
+
+	// deploy: without flows keeps the other defaults, and no pipeline deploy.
+	staging := mustEnvironment(t, cfg, "staging")
+	if want := (Deploy{Timeout: time.Hour, HealthyTimeout: 3 * time.Minute}); !reflect.DeepEqual(staging.Deploy, want) {
+		t.Errorf("staging Deploy = %+v, want %+v", staging.Deploy, want)
 	}
 }
 

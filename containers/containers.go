@@ -12,6 +12,10 @@ import (
 // ErrNoSuchContainer is wrapped by engines when a container does not exist.
 var ErrNoSuchContainer = errors.New("no such container")
 
+// ErrNoSuchImage is wrapped by engines when an image (or a tag in its
+// registry) does not exist.
+var ErrNoSuchImage = errors.New("no such image")
+
 // ErrUnreachable is wrapped by engines when the engine cannot be used at
 // all: it does not answer, answers too late, or refuses the TLS connection.
 // The Docker watcher opens the environment's engine incident on it.
@@ -51,6 +55,20 @@ type Engine interface {
 	Volumes(ctx context.Context) ([]Volume, error)
 	// Image describes a local image.
 	Image(ctx context.Context, ref string) (Image, error)
+	// Images lists the local images (not the dangling intermediate ones),
+	// each with its tags, digests, size and creation.
+	Images(ctx context.Context) ([]Image, error)
+	// RemoveImage removes a local image by reference (untags it) or ID,
+	// never forcing: the engine refuses an image a container uses.
+	RemoveImage(ctx context.Context, ref string) (ImageRemoval, error)
+	// Pull pulls ref ("repo:tag") from its registry, reporting progress,
+	// and returns the pulled image's ID. Errors of the registry (unknown
+	// tag, refused login) come from the end of the engine's stream.
+	Pull(ctx context.Context, ref string, opts PullOptions) (string, error)
+	// RunOnce runs a one-off container to completion, streaming its output
+	// (both streams, in order) to sink, then removes it. A non-zero exit
+	// is not an error: RunResult.ExitCode says it.
+	RunOnce(ctx context.Context, spec RunSpec, sink func(LogLine) error) (RunResult, error)
 	// Version describes the engine.
 	Version(ctx context.Context) (EngineVersion, error)
 }
@@ -204,4 +222,59 @@ type Image struct {
 // EngineVersion describes a Docker engine.
 type EngineVersion struct {
 	Version, APIVersion, OS, Arch, KernelVersion string
+}
+
+// PullOptions tunes Pull.
+type PullOptions struct {
+	// Auth logs in to the image's registry; nil: anonymous.
+	Auth *RegistryAuth
+	// Progress, when set, is called as the pull advances (often: callers
+	// throttle what they show).
+	Progress func(PullProgress)
+}
+
+// RegistryAuth is a registry login (basic auth, or a token as password).
+type RegistryAuth struct {
+	Username, Password string
+}
+
+// PullProgress is how far a pull got: the bytes downloaded over the
+// layers whose size the engine announced, and their total.
+type PullProgress struct {
+	Done, Total int64
+	// Layers counts the layers seen, Pulled those complete or already there.
+	Layers, Pulled int
+}
+
+// RunSpec is a one-off container, run to completion then removed, like
+// `docker run --rm --network host --env-file F -e K=V image cmd...`.
+type RunSpec struct {
+	// Name of the container ("" lets the engine pick one).
+	Name  string
+	Image string
+	// Cmd replaces the image's command when not empty.
+	Cmd []string
+	// EnvFile is read like docker's --env-file (KEY=VALUE lines, # comments,
+	// a bare KEY takes mfbot's own value); Env comes after it and wins.
+	EnvFile string
+	Env     []string
+	// Network is the network mode: "host", "bridge", a network's name; ""
+	// is the engine's default.
+	Network string
+	Labels  map[string]string
+	// Timeout bounds the run; the container is killed and removed after it.
+	Timeout time.Duration
+}
+
+// RunResult is the outcome of RunOnce.
+type RunResult struct {
+	ContainerID string
+	ExitCode    int
+	Took        time.Duration
+}
+
+// ImageRemoval reports what RemoveImage deleted.
+type ImageRemoval struct {
+	Untagged []string // references untagged
+	Deleted  []string // image and layer IDs deleted
 }

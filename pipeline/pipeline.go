@@ -129,6 +129,13 @@ type Flow struct {
 	ScheduleActive bool
 	// LastRun is the newest run that is not scheduled ahead; nil: unknown.
 	LastRun *Run
+	// Version is the deployment's version as registered (Prefect 3: set
+	// by the deploy-flows container to MONITORFISH_VERSION); "" when
+	// unknown.
+	Version string
+	// Image is the container image its runs use (Prefect 3: the
+	// deployment's job_variables.image); "" when not set.
+	Image string
 }
 
 // RunQuery selects recent runs.

@@ -123,3 +123,43 @@ type Target struct {
 	// `logs` in its thread shows the lines around it. Zero: now.
 	At time.Time
 }
+
+// Progress is one step of a long action (restart, deploy, rollback …), as
+// it happens: transports show it in place of the command's reply until
+// the reply itself comes.
+type Progress struct {
+	// Title names the action ("Deploying v1.54.0 to app in prod").
+	Title string
+	// Step is where it is: "pulling", "recreating", "waiting for healthy",
+	// "checking /version", "rolling back" …
+	Step string
+	// Detail adds what the step knows: "12.3 of 40.0 MB", "8s, last
+	// probe: exit 1: connection refused".
+	Detail string
+	// Elapsed is the time since the action started.
+	Elapsed time.Duration
+	// Done lists the steps already passed, with their outcome, oldest first.
+	Done []string
+}
+
+// Reply shows the step as a pending reply, the form in which a transport
+// updates the message that will carry the outcome.
+func (p Progress) Reply() Reply {
+	step := p.Step
+	if p.Detail != "" {
+		step += ": " + p.Detail
+	}
+	rep := Reply{Status: StatusPending, Title: p.Title + "…",
+		Blocks: []Block{&Fields{Fields: []Field{{Label: "Now", Value: step}, {Label: "Elapsed", Value: p.Elapsed.Round(time.Second).String()}}}}}
+	if len(p.Done) > 0 {
+		done := ""
+		for i, d := range p.Done {
+			if i > 0 {
+				done += "\n"
+			}
+			done += "✓ " + d
+		}
+		rep.Blocks = append(rep.Blocks, &Text{Text: done})
+	}
+	return rep
+}

@@ -18,6 +18,7 @@ fi
 
 REGISTRY=127.0.0.1:5000
 APP_REPO=$REGISTRY/monitorfish-app
+PIPELINE_REPO=$REGISTRY/monitorfish-pipeline
 STACK_IMAGE=mfbot-test/stack:latest
 COMPOSE_FILE=$TESTENV_DIR/compose/docker-compose.yml
 COMPOSE_PROJECT=remote

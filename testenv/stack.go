@@ -23,6 +23,9 @@ type Stack struct {
 	PGURL       string // a PostgreSQL database for tests
 	ComposeFile string
 	Fakeapp     string // the static fake MonitorFish binary
+	// PipelineImage is the pipeline image's repository in the registry
+	// (tags v1, v2: the stack image, whose fakeapp has the deploy-flows mode).
+	PipelineImage string
 }
 
 // Require returns the stack, failing the test (never skipping it) when
@@ -33,11 +36,12 @@ func Require(t testing.TB) Stack {
 		t.Fatal("the integration tests need the test stack: run `bash testenv/test.sh` (or `bash testenv/up.sh && source testenv/.state/env`)")
 	}
 	return Stack{
-		Registry:    os.Getenv("MFBOT_TEST_REGISTRY"),
-		AppURL:      os.Getenv("MFBOT_TEST_APP_URL"),
-		PGURL:       os.Getenv("MFBOT_TEST_PG_URL"),
-		ComposeFile: os.Getenv("MFBOT_TEST_COMPOSE_FILE"),
-		Fakeapp:     os.Getenv("MFBOT_TEST_FAKEAPP"),
+		Registry:      os.Getenv("MFBOT_TEST_REGISTRY"),
+		AppURL:        os.Getenv("MFBOT_TEST_APP_URL"),
+		PGURL:         os.Getenv("MFBOT_TEST_PG_URL"),
+		ComposeFile:   os.Getenv("MFBOT_TEST_COMPOSE_FILE"),
+		Fakeapp:       os.Getenv("MFBOT_TEST_FAKEAPP"),
+		PipelineImage: os.Getenv("MFBOT_TEST_PIPELINE_IMAGE"),
 	}
 }
 

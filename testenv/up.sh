@@ -213,6 +213,7 @@ build_fakeapp() { # NAME VERSION COMMIT [FLAVOR]
 run_logged go build_fakeapp v1 1.0.0 c0ffee01
 run_logged go build_fakeapp v2 2.0.0 c0ffee02
 run_logged go build_fakeapp broken 9.9.9-broken deadbeef broken
+run_logged go build_fakeapp unhealthy 3.0.0-unhealthy c0ffee03 unhealthy
 cp "$BUILD_DIR/v1/fakeapp" "$LOCAL_STATE/bin/fakeapp.tmp" && mv -f "$LOCAL_STATE/bin/fakeapp.tmp" "$LOCAL_STATE/bin/fakeapp"
 log "fakeapp built in $((SECONDS - step_start))s: $LOCAL_STATE/bin/fakeapp ($("$LOCAL_STATE/bin/fakeapp" version))"
 
@@ -225,6 +226,7 @@ build_image() { # DOCKERFILE CONTEXT TAG VERSION [COMMIT]
 img_v1() { build_image Dockerfile.app "$BUILD_DIR/v1" "$APP_REPO:v1" 1.0.0 c0ffee01; }
 img_v2() { build_image Dockerfile.app "$BUILD_DIR/v2" "$APP_REPO:v2" 2.0.0 c0ffee02; }
 img_broken() { build_image Dockerfile.app "$BUILD_DIR/broken" "$APP_REPO:broken" 9.9.9-broken deadbeef; }
+img_unhealthy() { build_image Dockerfile.app "$BUILD_DIR/unhealthy" "$APP_REPO:unhealthy" 3.0.0-unhealthy c0ffee03; }
 img_stack() { build_image Dockerfile.stack "$BUILD_DIR/v1" "$STACK_IMAGE" 1.0.0; }
 # Two builds at a time (2 cores): v1 with the stack image, then v2 and broken, which reuse v1's
 # version-independent steps from the build cache.
@@ -238,16 +240,23 @@ build_together() { # FUNCTION...
 }
 build_together img_v1 img_stack
 build_together img_v2 img_broken
+build_together img_unhealthy
 run_logged docker docker tag "$APP_REPO:v1" "$APP_REPO:snapshot"
 # Images of earlier builds (a changed fakeapp) left untagged: only ours, by their label.
 run_logged docker docker image prune -f --filter label=mfbot.testenv=1
 v1_id=$(docker image inspect -f '{{.Id}}' "$APP_REPO:v1")
 v2_id=$(docker image inspect -f '{{.Id}}' "$APP_REPO:v2")
 [[ $v1_id != "$v2_id" ]] || die "images v1 and v2 have the same ID $v1_id"
-for tag in v1 v2 broken snapshot; do
+for tag in v1 v2 broken unhealthy snapshot; do
 	run_logged docker-push docker push "$APP_REPO:$tag"
 done
-log "images ready in $((SECONDS - step_start))s: $APP_REPO:{v1,v2,broken,snapshot(=v1)} pushed, $STACK_IMAGE"
+# The pipeline image of `deploy … pipeline`: the stack image (its fakeapp has the deploy-flows mode)
+# under two version tags.
+for tag in v1 v2; do
+	run_logged docker docker tag "$STACK_IMAGE" "$PIPELINE_REPO:$tag"
+	run_logged docker-push docker push "$PIPELINE_REPO:$tag"
+done
+log "images ready in $((SECONDS - step_start))s: $APP_REPO:{v1,v2,broken (crash-loops),unhealthy (never healthy),snapshot(=v1)} and $PIPELINE_REPO:{v1,v2} pushed, $STACK_IMAGE"
 log "  v1 ${v1_id:7:12}  v2 ${v2_id:7:12}  snapshot digest $(docker image inspect -f '{{index .RepoDigests 0}}' "$APP_REPO:snapshot" 2>/dev/null | sed 's/.*@//' | cut -c1-19)"
 
 # ----------------------------------------------------------------------------------------------------
@@ -293,6 +302,7 @@ export MFBOT_TEST_COMPOSE_PROJECT=$COMPOSE_PROJECT
 export MFBOT_TEST_FAKEAPP=$LOCAL_STATE/bin/fakeapp
 export MFBOT_TEST_APP_IMAGE=$APP_REPO
 export MFBOT_TEST_STACK_IMAGE=$STACK_IMAGE
+export MFBOT_TEST_PIPELINE_IMAGE=$PIPELINE_REPO
 EOF
 mv -f "$ENV_FILE.tmp" "$ENV_FILE"
 log "wrote $ENV_FILE"

@@ -139,6 +139,15 @@ func (e *Engine) wrap(doing string, err error) error {
 	return fmt.Errorf("%s: %w", doing, err)
 }
 
+// wrapImage is wrap for image operations: a not-found is an image's
+// (or a tag's), not a container's.
+func (e *Engine) wrapImage(doing string, err error) error {
+	if client.IsErrNotFound(err) {
+		return fmt.Errorf("%s: %w: %w", doing, containers.ErrNoSuchImage, err)
+	}
+	return e.wrap(doing, err)
+}
+
 // unreachableError is an engine that cannot be used: its text says why,
 // and it is both containers.ErrUnreachable and the client's error.
 type unreachableError struct {

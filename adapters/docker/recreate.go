@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"mfbot/containers"
 	"reflect"
@@ -16,7 +15,6 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
-	"github.com/docker/docker/pkg/jsonmessage"
 )
 
 // Recreate does what `docker-compose pull && docker-compose up -d
@@ -117,15 +115,7 @@ func (e *Engine) restore(oldID, name, newID string, start bool) error {
 // pull pulls ref and reads the progress stream to the end, where the
 // engine reports errors (unknown tag, registry down).
 func (e *Engine) pull(ctx context.Context, ref string) error {
-	rc, err := e.api.ImagePull(ctx, ref, image.PullOptions{})
-	if err != nil {
-		return e.wrap("pull "+ref, err)
-	}
-	defer rc.Close()
-	if err := jsonmessage.DisplayJSONMessagesStream(rc, io.Discard, 0, false, nil); err != nil {
-		return e.wrap("pull "+ref, err)
-	}
-	return nil
+	return e.pullStream(ctx, ref, containers.PullOptions{})
 }
 
 // imageDefaults is what a container inherits from its image.

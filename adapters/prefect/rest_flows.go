@@ -12,8 +12,9 @@ import (
 	"mfbot/pipeline"
 )
 
-// Flows lists the deployments with their schedules and, in one more
-// request for all of them, their last runs.
+// Flows lists the deployments with their schedules, versions and images
+// (job_variables.image) and, in one more request for all of them, their
+// last runs.
 func (c *restClient) Flows(ctx context.Context) ([]pipeline.Flow, error) {
 	deployments, err := c.readDeployments(ctx)
 	if err != nil {
@@ -27,7 +28,8 @@ func (c *restClient) Flows(ctx context.Context) ([]pipeline.Flow, error) {
 	ids := make([]string, len(deployments))
 	for i, d := range deployments {
 		schedule, active := describeSchedules(d.Schedules)
-		flows[i] = pipeline.Flow{ID: d.ID, Name: names[d.ID], Schedule: schedule, ScheduleActive: active && !d.Paused}
+		flows[i] = pipeline.Flow{ID: d.ID, Name: names[d.ID], Schedule: schedule, ScheduleActive: active && !d.Paused,
+			Version: d.Version, Image: d.image()}
 		ids[i] = d.ID
 	}
 	last, err := c.lastRuns(ctx, ids)

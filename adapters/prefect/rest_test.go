@@ -139,6 +139,12 @@ func TestRESTFlows(t *testing.T) {
 	if err := s.World.SetPaused(beacons.DeploymentID, true); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.World.SetDeployment(beacons.DeploymentID, "v2.1.0", "ghcr.io/mtes-mct/monitorfish/monitorfish-pipeline-prefect3:v2.1.0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.World.SetDeployment(manual.DeploymentID, "", ""); err != nil { // never registered: version null, job_variables {}
+		t.Fatal(err)
+	}
 	last := s.World.SucceededRun(logbook, now.Add(-time.Minute))
 	s.World.SucceededRun(logbook, now.Add(-time.Hour))
 	s.World.AddRun(logbook, prefectfake.Run{StateType: prefectfake.Scheduled, ExpectedStart: now.Add(time.Minute)}) // created last, scheduled ahead
@@ -151,10 +157,13 @@ func TestRESTFlows(t *testing.T) {
 		id, name, schedule string
 		active             bool
 		lastRun            string
+		version, image     string
 	}{
-		{beacons.DeploymentID, "Monitorfish - Beacons", "*/5 * * * * (UTC)", false, ""},
-		{logbook.DeploymentID, "Monitorfish - Logbook", "*/1 * * * * (UTC)", true, last.ID},
-		{manual.DeploymentID, "Monitorfish - Manual", "", false, ""},
+		{beacons.DeploymentID, "Monitorfish - Beacons", "*/5 * * * * (UTC)", false, "",
+			"v2.1.0", "ghcr.io/mtes-mct/monitorfish/monitorfish-pipeline-prefect3:v2.1.0"},
+		{logbook.DeploymentID, "Monitorfish - Logbook", "*/1 * * * * (UTC)", true, last.ID,
+			prefectfake.DeploymentVersion, prefectfake.PipelineImage + ":" + prefectfake.DeploymentVersion},
+		{manual.DeploymentID, "Monitorfish - Manual", "", false, "", "", ""},
 	}
 	if len(flows) != len(want) {
 		t.Fatalf("Flows() = %+v, want %d flows", flows, len(want))
@@ -168,8 +177,10 @@ func TestRESTFlows(t *testing.T) {
 				t.Errorf("%s: last run %+v", f.Name, *f.LastRun)
 			}
 		}
-		if f.ID != w.id || f.Name != w.name || f.Schedule != w.schedule || f.ScheduleActive != w.active || lastRun != w.lastRun {
-			t.Errorf("flow %d = {%s %s %q active %v last %s}, want %+v", i, f.ID, f.Name, f.Schedule, f.ScheduleActive, lastRun, w)
+		if f.ID != w.id || f.Name != w.name || f.Schedule != w.schedule || f.ScheduleActive != w.active || lastRun != w.lastRun ||
+			f.Version != w.version || f.Image != w.image {
+			t.Errorf("flow %d = {%s %s %q active %v last %s version %q image %q}, want %+v",
+				i, f.ID, f.Name, f.Schedule, f.ScheduleActive, lastRun, f.Version, f.Image, w)
 		}
 	}
 	if got := s.World.Requests(); got["POST /deployments/filter"] != 1 || got["POST /flows/filter"] != 1 || got["POST /flow_runs/filter"] != 1 {
@@ -181,6 +192,29 @@ func TestRESTFlows(t *testing.T) {
 	}
 	if got := s.World.TotalRequests(); got != 2 {
 		t.Errorf("a second Flows() made %d requests (%v), want 2: the flows' names are known", got, s.World.Requests())
+	}
+}
+
+func TestRESTDeploymentVersionAndImage(t *testing.T) {
+	for _, tc := range []struct{ body, version, image string }{
+		{`{"version":"v1.54.0","job_variables":{"image":"ghcr.io/mtes-mct/monitorfish/monitorfish-pipeline-prefect3:v1.54.0","env":{}}}`,
+			"v1.54.0", "ghcr.io/mtes-mct/monitorfish/monitorfish-pipeline-prefect3:v1.54.0"},
+		{`{"version":null,"job_variables":{}}`, "", ""},
+		{`{}`, "", ""},
+		{`{"job_variables":null}`, "", ""},
+		{`{"version":"v2","job_variables":{"image":null}}`, "v2", ""},
+		{`{"version":"v2","job_variables":{"image":{"name":"x"}}}`, "v2", ""},
+		{`{"job_variables":{"image":42}}`, "", ""},
+		{`{"job_variables":["image"]}`, "", ""},
+	} {
+		var d deploymentJSON
+		if err := json.Unmarshal([]byte(tc.body), &d); err != nil {
+			t.Errorf("decode %s: %v", tc.body, err)
+			continue
+		}
+		if d.Version != tc.version || d.image() != tc.image {
+			t.Errorf("%s: version %q image %q, want %q %q", tc.body, d.Version, d.image(), tc.version, tc.image)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package prefect
 
 import (
+	"encoding/json"
 	"time"
 
 	"mfbot/pipeline"
@@ -179,6 +180,25 @@ type deploymentJSON struct {
 	FlowID    string               `json:"flow_id"`
 	Paused    bool                 `json:"paused"`
 	Schedules []deploymentSchedule `json:"schedules"`
+	// Version is the deployment's version (string or null).
+	Version string `json:"version"`
+	// JobVariables is the deployment's job_variables object, read
+	// leniently by image: its keys are the work pool's business.
+	JobVariables json.RawMessage `json:"job_variables"`
+}
+
+// image is job_variables.image when it is a string; "" otherwise (no
+// job_variables, no image key, null, another type).
+func (d deploymentJSON) image() string {
+	var vars map[string]json.RawMessage
+	if json.Unmarshal(d.JobVariables, &vars) != nil {
+		return ""
+	}
+	var image string
+	if json.Unmarshal(vars["image"], &image) != nil {
+		return ""
+	}
+	return image
 }
 
 // deploymentSchedule is a DeploymentSchedule: one of CronSchedule,

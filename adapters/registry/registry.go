@@ -3,8 +3,11 @@
 // of a repository, following the `Link: <…>; rel="next"` pages, with the
 // anonymous bearer-token flow that ghcr.io and Docker Hub use for public
 // images (a 401 with `WWW-Authenticate: Bearer realm=…`, a token, the
-// request again). Registries on the loopback (a local registry) are spoken
-// to over plain HTTP.
+// request again). A registry with a login in Client.Logins gets its basic
+// credentials: directly when it asks for them (`WWW-Authenticate: Basic`),
+// or to the token endpoint, which trades them for a token (a private ghcr.io
+// package, with a personal access token as the password). Registries on the
+// loopback (a local registry) are spoken to over plain HTTP.
 package registry
 
 import (
@@ -40,6 +43,68 @@ type Client struct {
 	Timeout time.Duration
 	// Transport, if set, carries the requests (tests).
 	Transport http.RoundTripper
+	// Logins are the credentials of private registries, by host as
+	// name.Repository.RegistryStr() gives it ("ghcr.io",
+	// "registry.example.fr:5000", "127.0.0.1:5000"); see Login for how a
+	// host is matched. Other registries are read anonymously.
+	Logins map[string]Login
+}
+
+// Login is basic auth to a registry: a user name and a password (or a
+// token used as one, like ghcr.io's personal access tokens).
+type Login struct {
+	Username, Password string
+}
+
+// String hides the password, should a Login be printed or logged.
+func (l Login) String() string {
+	if l.Password == "" {
+		return l.Username
+	}
+	return l.Username + ":[REDACTED]"
+}
+
+// GoString hides the password from %#v too.
+func (l Login) GoString() string { return l.String() }
+
+// Login returns the login configured for the registry host, if any. Hosts
+// compare without case, and "docker.io" is "index.docker.io" (what
+// go-containerregistry names Docker Hub).
+func (c Client) Login(host string) (Login, bool) {
+	want := registryKey(host)
+	if want == "" {
+		return Login{}, false
+	}
+	if login, ok := c.Logins[host]; ok {
+		return login, true
+	}
+	for h, login := range c.Logins {
+		if registryKey(h) == want {
+			return login, true
+		}
+	}
+	return Login{}, false
+}
+
+// registryKey is the form in which two spellings of a registry host compare.
+func registryKey(host string) string {
+	host = strings.ToLower(strings.TrimSpace(host))
+	if host == "" {
+		return "" // name.NewRegistry would make it Docker Hub
+	}
+	if reg, err := name.NewRegistry(host); err == nil {
+		return reg.RegistryStr()
+	}
+	return host
+}
+
+// authenticator is the login for the repository's registry, or anonymous.
+func (c Client) authenticator(repo name.Repository) authn.Authenticator {
+	login, ok := c.Login(repo.RegistryStr())
+	if !ok {
+		return authn.Anonymous
+	}
+	return authn.FromConfig(authn.AuthConfig{Username: login.Username, Password: login.Password})
 }
 
 // Tags returns the tags of repository ("ghcr.io/mtes-mct/monitorfish/monitorfish-app",
@@ -55,7 +120,7 @@ func (c Client) Tags(ctx context.Context, repository string) ([]string, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuth(authn.Anonymous), remote.WithUserAgent("mfbot")}
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuth(c.authenticator(repo)), remote.WithUserAgent("mfbot")}
 	if c.Transport != nil {
 		opts = append(opts, remote.WithTransport(c.Transport))
 	}

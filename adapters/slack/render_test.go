@@ -39,6 +39,9 @@ func logLines(n int) string {
 func renderCases() []renderCase {
 	prod := &reply.Target{Env: "prod", Service: "app"}
 	return []renderCase{
+		{name: "deploy-progress", reply: reply.Progress{Title: "Deploying v1.54.0 to app in prod", Step: "waiting for healthy",
+			Detail:  "12s, running, starting; last probe: exit 1: GET http://127.0.0.1:8880/api/v1/healthcheck: connection refused",
+			Elapsed: 41 * time.Second, Done: []string{"pulled ghcr.io/mtes-mct/monitorfish/monitorfish-app:v1.54.0 in 23s", "recreated remote_app_1 on ghcr.io/mtes-mct/monitorfish/monitorfish-app:v1.54.0"}}.Reply()},
 		{name: "status-table", reply: reply.Reply{
 			Status: reply.StatusOK, Title: "Status of prod", Target: &reply.Target{Env: "prod"},
 			Blocks: []reply.Block{

@@ -243,6 +243,33 @@ CREATE TABLE slack_deliveries (
 ) WITHOUT ROWID;
 CREATE INDEX slack_deliveries_seen ON slack_deliveries (seen_ns);
 `},
+		{10, "deploys and deploy locks", `
+CREATE TABLE deploy_locks (
+	env      TEXT    PRIMARY KEY,
+	token    TEXT    NOT NULL,
+	held_by  TEXT    NOT NULL,
+	command  TEXT    NOT NULL,
+	since_ns INTEGER NOT NULL,
+	until_ns INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE deploys (
+	id          INTEGER PRIMARY KEY,
+	env         TEXT    NOT NULL,
+	target      TEXT    NOT NULL,
+	version     TEXT    NOT NULL,
+	previous    TEXT    NOT NULL,
+	image       TEXT    NOT NULL,
+	image_id    TEXT    NOT NULL,
+	digest      TEXT    NOT NULL,
+	outcome     TEXT    NOT NULL,
+	detail      TEXT    NOT NULL,
+	deployed_by TEXT    NOT NULL,
+	at_ns       INTEGER NOT NULL,
+	took_ns     INTEGER NOT NULL
+);
+CREATE INDEX deploys_env_target_at ON deploys (env, target, at_ns);
+`},
 	}
 }
 
@@ -342,6 +369,26 @@ WHERE incident_id = ? AND done_ns IS NULL ORDER BY id`,
 
 		claimDelivery:   `INSERT INTO slack_deliveries (id, seen_ns) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`,
 		purgeDeliveries: `DELETE FROM slack_deliveries WHERE seen_ns < ?`,
+
+		acquireDeployLock: `
+INSERT INTO deploy_locks (env, token, held_by, command, since_ns, until_ns) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (env) DO UPDATE SET token = excluded.token, held_by = excluded.held_by, command = excluded.command,
+	since_ns = excluded.since_ns, until_ns = excluded.until_ns
+WHERE deploy_locks.until_ns <= ? OR deploy_locks.token = excluded.token`,
+		selectDeployLock:  `SELECT ` + deployLockColumns + ` FROM deploy_locks WHERE env = ?`,
+		releaseDeployLock: `DELETE FROM deploy_locks WHERE env = ? AND token = ?`,
+		insertDeploy: `
+INSERT INTO deploys (env, target, version, previous, image, image_id, digest, outcome, detail, deployed_by, at_ns, took_ns)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+RETURNING id`,
+		lastDeploy: `
+SELECT ` + deployColumns + ` FROM deploys
+WHERE env = ? AND target = ? AND outcome IN (?, ?)
+ORDER BY at_ns DESC, id DESC LIMIT 1`,
+		purgeDeploys: `
+DELETE FROM deploys WHERE at_ns < ? AND EXISTS (
+	SELECT 1 FROM deploys n WHERE n.env = deploys.env AND n.target = deploys.target AND n.outcome IN (?, ?)
+		AND (n.at_ns > deploys.at_ns OR (n.at_ns = deploys.at_ns AND n.id > deploys.id)))`,
 	}
 }
 

@@ -1,8 +1,9 @@
 // Package store is mfbot's state store: the audit log, pending confirmations,
 // the targets of the bot's threads, incidents with the state of their
 // Slack notifications (the outbox), the watchers' cursors, the Slack
-// deliveries already seen, and the election of the replica that runs the
-// alerts (Leadership).
+// deliveries already seen, the deploys and each environment's deploy lock
+// (releases.go), and the election of the replica that runs the alerts
+// (Leadership).
 //
 // MFBOT_STORE names it: a file path opens an embedded SQLite database
 // (modernc.org/sqlite, pure Go), ":memory:" a private in-memory one for
@@ -149,6 +150,17 @@ type queries struct {
 
 	claimDelivery   string // id, seen: inserted unless the id is there (1 row affected: the first)
 	purgeDeliveries string // older_than
+
+	// acquireDeployLock: env, token, held_by, command, since, until, now:
+	// inserts env's lock, or takes it over when it lapsed (until <= now)
+	// or this token holds it; otherwise leaves (and, on PostgreSQL, locks)
+	// the holder's row.
+	acquireDeployLock string
+	selectDeployLock  string // env → deployLockColumns
+	releaseDeployLock string // env, token
+	insertDeploy      string // env, target, version, previous, image, image_id, digest, outcome, detail, deployed_by, at, took → id
+	lastDeploy        string // env, target, outcome, outcome → deployColumns, the newest of those outcomes
+	purgeDeploys      string // older_than, outcome, outcome: those with a newer deploy of these outcomes (of their env and target)
 }
 
 // start migrates the freshly opened store and checks that it answers.

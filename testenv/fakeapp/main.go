@@ -1,7 +1,8 @@
 // Command fakeapp impersonates the containers of the MonitorFish stack in mfbot's test environment:
 // the Spring Boot backend (mode "app", the default), its database ("db"), the Prefect server and agent
-// ("pipeline-server", "pipeline-flows"), a log generator for the logs benchmark ("logs-bench") and the
-// image's own healthcheck probe ("healthcheck", the image has no shell and no wget).
+// ("pipeline-server", "pipeline-flows"), MonitorFish's deploy-flows container ("deploy-flows": registers
+// every Prefect 3 deployment at MONITORFISH_VERSION), a log generator for the logs benchmark
+// ("logs-bench") and the image's own healthcheck probe ("healthcheck", the image has no shell and no wget).
 //
 // It is built statically (CGO_ENABLED=0) and copied into images FROM scratch, where it runs as PID 1:
 // every mode handles SIGTERM/SIGINT itself and exits promptly.
@@ -11,7 +12,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,7 +38,15 @@ var (
 	commit  = "unknown"
 	// flavor "broken" makes the app fail at start like a backend whose Flyway migrations do not
 	// validate (logs the error, exits 1): the image :broken is a release that never becomes healthy.
+	// flavor "unhealthy" makes a release that runs (serves /version, logs as usual) but whose
+	// healthcheck probe always fails, its output quoting a secret (unhealthyProbeSecret): the
+	// container stays up and never becomes healthy.
 	flavor = ""
+)
+
+const (
+	flavorBroken    = "broken"
+	flavorUnhealthy = "unhealthy"
 )
 
 const defaultAddr = ":8880"
@@ -57,12 +68,14 @@ func main() {
 		code = runPipelineServer()
 	case "pipeline-flows":
 		code = runPipelineFlows()
+	case "deploy-flows":
+		code = runDeployFlows()
 	case "logs-bench":
 		code = runLogsBench(args)
 	case "version", "--version":
 		fmt.Printf("fakeapp %s (commit %s)\n", version, commit)
 	default:
-		fmt.Fprintf(os.Stderr, "fakeapp: unknown mode %q (app, healthcheck, db, pipeline-server, pipeline-flows, logs-bench, version)\n", mode)
+		fmt.Fprintf(os.Stderr, "fakeapp: unknown mode %q (app, healthcheck, db, pipeline-server, pipeline-flows, deploy-flows, logs-bench, version)\n", mode)
 		code = 2
 	}
 	os.Exit(code)
@@ -278,7 +291,7 @@ func runApp() int {
 	stdout.line(springLine("INFO", "main", "f.g.c.m.c.DataSourceConfig", "Connecting to database "+dbURL()))
 	stdout.line(springLine("INFO", "main", "com.zaxxer.hikari.HikariDataSource", "HikariPool-1 - Start completed."))
 
-	if flavor == "broken" {
+	if flavor == flavorBroken {
 		time.Sleep(envDuration("FAKEAPP_BROKEN_DELAY", time.Second))
 		stderr.line(springLine("ERROR", "main", "o.s.boot.SpringApplication", "Application run failed"))
 		stderr.line("org.flywaydb.core.api.exception.FlywayValidateException: Validate failed: Migrations have failed validation\n" +
@@ -303,7 +316,7 @@ func runApp() int {
 		stderr.line(springLine("ERROR", "main", "o.s.b.d.LoggingFailureAnalysisReporter", "Web server failed to start. Port "+addr+" was already in use: "+err.Error()))
 		return 1
 	}
-	a.healthy.Store(!envBool("FAKEAPP_UNHEALTHY"))
+	a.healthy.Store(startsHealthy())
 	srv := &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -325,6 +338,12 @@ func runApp() int {
 
 	a.chatter(envDuration("FAKEAPP_LOG_INTERVAL", 1500*time.Millisecond))
 	return 0
+}
+
+// startsHealthy says whether the app's healthcheck answers 200 at start: not with
+// FAKEAPP_UNHEALTHY, never in the "unhealthy" flavor (whose probe fails anyway).
+func startsHealthy() bool {
+	return !envBool("FAKEAPP_UNHEALTHY") && flavor != flavorUnhealthy
 }
 
 func sigName(sig os.Signal) string {
@@ -684,16 +703,31 @@ func handleLog(w http.ResponseWriter, r *http.Request) {
 // ---------------------------------------------------------------------------------------------------
 // healthcheck probe
 
-func runHealthcheck() int {
-	url := os.Getenv("FAKEAPP_HEALTH_URL")
-	if url == "" {
-		port := "8880"
-		if addr := os.Getenv("FAKEAPP_ADDR"); addr != "" {
-			if _, p, err := net.SplitHostPort(addr); err == nil && p != "" {
-				port = p
-			}
+// unhealthyProbeSecret is the token the "unhealthy" flavor's probe quotes in its failure: tests
+// assert it never leaves mfbot.
+const unhealthyProbeSecret = "s3cr3t-probe-token"
+
+// healthURL is the URL the probe asks: FAKEAPP_HEALTH_URL, else the app's healthcheck on the port
+// of FAKEAPP_ADDR (default 8880).
+func healthURL() string {
+	if url := os.Getenv("FAKEAPP_HEALTH_URL"); url != "" {
+		return url
+	}
+	port := "8880"
+	if addr := os.Getenv("FAKEAPP_ADDR"); addr != "" {
+		if _, p, err := net.SplitHostPort(addr); err == nil && p != "" {
+			port = p
 		}
-		url = "http://127.0.0.1:" + port + "/api/v1/healthcheck"
+	}
+	return "http://127.0.0.1:" + port + "/api/v1/healthcheck"
+}
+
+func runHealthcheck() int {
+	url := healthURL()
+	if flavor == flavorUnhealthy {
+		// A probe that carries its token in the URL and reports it, as careless probes do.
+		stdout.line(fmt.Sprintf("healthcheck: GET %s?token=%s: 503 Service Unavailable", url, unhealthyProbeSecret))
+		return 1
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -829,6 +863,180 @@ func runPipelineFlows() int {
 		stdout.line(fmt.Sprintf("%s INFO - agent | Deploying flow run %08x-%04x-4%03x-8%03x-%012x to execution environment... (flow %q)",
 			prefectTime(), rand.Uint32(), rand.IntN(1<<16), rand.IntN(1<<12), rand.IntN(1<<12), rand.Uint64()&(1<<48-1), f))
 	}
+}
+
+// ---------------------------------------------------------------------------------------------------
+// deploy-flows
+
+// defaultPipelineImage is the repository of MonitorFish's Prefect 3 pipeline image.
+const defaultPipelineImage = "ghcr.io/mtes-mct/monitorfish/monitorfish-pipeline-prefect3"
+
+// deployFlowsConfig is what deploy-flows reads from its environment.
+type deployFlowsConfig struct {
+	apiURL     string // PREFECT_API_URL, ending in /api
+	version    string // MONITORFISH_VERSION
+	image      string // PIPELINE_IMAGE, the repository (default defaultPipelineImage)
+	authString string // PREFECT_API_AUTH_STRING, "user:password" sent as basic auth
+	fail       bool   // DEPLOY_FLOWS_FAIL (see failsAt): fail after the first deployment
+	timeout    time.Duration
+}
+
+func deployFlowsEnv(getenv func(string) string) deployFlowsConfig {
+	c := deployFlowsConfig{
+		apiURL:     strings.TrimRight(strings.TrimSpace(getenv("PREFECT_API_URL")), "/"),
+		version:    strings.TrimSpace(getenv("MONITORFISH_VERSION")),
+		image:      strings.TrimSpace(getenv("PIPELINE_IMAGE")),
+		authString: getenv("PREFECT_API_AUTH_STRING"),
+		timeout:    10 * time.Second,
+	}
+	if c.image == "" {
+		c.image = defaultPipelineImage
+	}
+	c.fail = failsAt(getenv("DEPLOY_FLOWS_FAIL"), c.version)
+	return c
+}
+
+// failsAt says whether deploy-flows fails with DEPLOY_FLOWS_FAIL set to setting when deploying
+// version: unset or false (0, false) never; true (1, true …) or "*" always; any other value is a
+// comma-separated list of the versions that fail ("v1,v3"), so that a deploy of another version,
+// a roll back for instance, succeeds with the same environment.
+func failsAt(setting, version string) bool {
+	setting = strings.TrimSpace(setting)
+	if setting == "" {
+		return false
+	}
+	if setting == "*" {
+		return true
+	}
+	if b, err := strconv.ParseBool(setting); err == nil {
+		return b
+	}
+	for _, v := range strings.Split(setting, ",") {
+		if strings.TrimSpace(v) == version {
+			return true
+		}
+	}
+	return false
+}
+
+func runDeployFlows() int {
+	onSignal(143, func(sig os.Signal) { stderr.line("deploy-flows: " + sigName(sig) + " received, aborting") })
+	return deployFlows(deployFlowsEnv(os.Getenv))
+}
+
+// deployFlows stands for MonitorFish's deploy-flows container: it registers every deployment of
+// the Prefect 3 API at c.version (PATCH version and job_variables.image), one stdout line each,
+// then "N deployments registered". Exit 0 on success, 1 on a Prefect error (on stderr), 2 when
+// misconfigured. Its first stderr line quotes the auth string, as a careless script would.
+func deployFlows(c deployFlowsConfig) int {
+	if c.version == "" {
+		stderr.line("deploy-flows: MONITORFISH_VERSION is not set: the version to deploy is required (e.g. MONITORFISH_VERSION=v1.54.0)")
+		return 2
+	}
+	if c.apiURL == "" {
+		stderr.line("deploy-flows: PREFECT_API_URL is not set: the Prefect API URL is required (e.g. http://prefect-server:4200/api)")
+		return 2
+	}
+	if c.authString != "" {
+		stderr.line("Connecting to " + c.apiURL + " as " + c.authString)
+	} else {
+		stderr.line("Connecting to " + c.apiURL)
+	}
+	p := &prefectREST{c: c, client: &http.Client{Timeout: c.timeout}}
+	deployments, err := p.deployments()
+	if err != nil {
+		stderr.line("deploy-flows: " + err.Error())
+		return 1
+	}
+	image := c.image + ":" + c.version
+	for i, d := range deployments {
+		update := map[string]any{"version": c.version, "job_variables": map[string]any{"image": image}}
+		if err := p.do(http.MethodPatch, "/deployments/"+d.ID, update, nil); err != nil {
+			stderr.line(fmt.Sprintf("deploy-flows: deployment '%s': %v", d.Name, err))
+			return 1
+		}
+		stdout.line(fmt.Sprintf("Deployment '%s' → %s (image %s)", d.Name, c.version, image))
+		if c.fail && i == 0 {
+			stderr.line(fmt.Sprintf("Error: could not register the deployments after '%s': prefect.exceptions.PrefectHTTPStatusError: "+
+				"Server error '500 Internal Server Error' (DEPLOY_FLOWS_FAIL is set)", d.Name))
+			return 1
+		}
+	}
+	if c.fail && len(deployments) == 0 {
+		stderr.line("Error: no deployment to register (DEPLOY_FLOWS_FAIL is set)")
+		return 1
+	}
+	stdout.line(fmt.Sprintf("%d deployments registered", len(deployments)))
+	return 0
+}
+
+// prefectREST is deploy-flows' Prefect 3 client.
+type prefectREST struct {
+	c      deployFlowsConfig
+	client *http.Client
+}
+
+type deploymentRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// deployments lists every deployment by name, 200 at a time (Prefect's highest limit).
+func (p *prefectREST) deployments() ([]deploymentRef, error) {
+	const limit = 200
+	var out []deploymentRef
+	for page := 0; page < 50; page++ {
+		var batch []deploymentRef
+		body := map[string]any{"sort": "NAME_ASC", "limit": limit, "offset": len(out)}
+		if err := p.do(http.MethodPost, "/deployments/filter", body, &batch); err != nil {
+			return nil, fmt.Errorf("list deployments: %w", err)
+		}
+		out = append(out, batch...)
+		if len(batch) < limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// do sends one JSON request (bounded by the client's timeout) and decodes a 2xx answer into out.
+func (p *prefectREST) do(method, path string, body, out any) error {
+	data, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequest(method, p.c.apiURL+path, bytes.NewReader(data))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	if p.c.authString != "" {
+		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(p.c.authString)))
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, req.URL.Path, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		text := strings.TrimSpace(string(answer))
+		if len(text) > 300 {
+			text = text[:300] + "…"
+		}
+		return fmt.Errorf("%s %s: HTTP %s: %s", method, req.URL.Path, resp.Status, text)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(answer, out); err != nil {
+		return fmt.Errorf("%s %s: %w", method, req.URL.Path, err)
+	}
+	return nil
 }
 
 func runLogsBench(args []string) int {

@@ -1,6 +1,8 @@
 package prefectfake
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 )
@@ -18,22 +20,23 @@ func (a *restAPI) endpoints() map[string]restEndpoint {
 		"GET /api/hello":         constant("👋"),
 		"GET /api/ready":         constant(map[string]any{"message": "OK"}),
 
-		"POST /api/flows/filter":                       a.readFlows,
-		"POST /api/flows/count":                        a.countFlows,
-		"POST /api/deployments/filter":                 a.readDeployments,
-		"POST /api/deployments/count":                  a.countDeployments,
-		"GET /api/deployments/{id}":                    a.readDeployment,
-		"PATCH /api/deployments/{id}":                  a.updateDeployment,
-		"POST /api/deployments/{id}/pause_deployment":  a.pauseDeployment(true),
-		"POST /api/deployments/{id}/resume_deployment": a.pauseDeployment(false),
-		"POST /api/deployments/{id}/create_flow_run":   a.createFlowRun,
-		"POST /api/flow_runs/filter":                   a.readFlowRuns,
-		"POST /api/flow_runs/count":                    a.countFlowRuns,
-		"GET /api/flow_runs/{id}":                      a.readFlowRun,
-		"POST /api/flow_runs/{id}/set_state":           a.setFlowRunState,
-		"POST /api/task_runs/filter":                   a.readTaskRuns,
-		"POST /api/task_runs/count":                    a.countTaskRuns,
-		"POST /api/logs/filter":                        a.readLogs,
+		"POST /api/flows/filter":                                  a.readFlows,
+		"POST /api/flows/count":                                   a.countFlows,
+		"POST /api/deployments/filter":                            a.readDeployments,
+		"POST /api/deployments/count":                             a.countDeployments,
+		"GET /api/deployments/{id}":                               a.readDeployment,
+		"GET /api/deployments/name/{flow_name}/{deployment_name}": a.readDeploymentByName,
+		"PATCH /api/deployments/{id}":                             a.updateDeployment,
+		"POST /api/deployments/{id}/pause_deployment":             a.pauseDeployment(true),
+		"POST /api/deployments/{id}/resume_deployment":            a.pauseDeployment(false),
+		"POST /api/deployments/{id}/create_flow_run":              a.createFlowRun,
+		"POST /api/flow_runs/filter":                              a.readFlowRuns,
+		"POST /api/flow_runs/count":                               a.countFlowRuns,
+		"GET /api/flow_runs/{id}":                                 a.readFlowRun,
+		"POST /api/flow_runs/{id}/set_state":                      a.setFlowRunState,
+		"POST /api/task_runs/filter":                              a.readTaskRuns,
+		"POST /api/task_runs/count":                               a.countTaskRuns,
+		"POST /api/logs/filter":                                   a.readLogs,
 	}
 }
 
@@ -230,11 +233,27 @@ func (a *restAPI) readDeployment(req *restRequest) restAnswer {
 	return restAnswer{http.StatusOK, deploymentShape(f)}
 }
 
-// updateDeployment models DeploymentUpdate's paused alone: a key left out
-// is left as it is (Prefect updates the keys that were set).
+// readDeploymentByName finds a deployment by its flow's name and its own:
+// a World flow and its deployment share their name.
+func (a *restAPI) readDeploymentByName(req *restRequest) restAnswer {
+	flowName, name := req.http.PathValue("flow_name"), req.http.PathValue("deployment_name")
+	for _, f := range a.world().flows {
+		if f.DeploymentID != "" && f.Name == flowName && f.Name == name {
+			return restAnswer{http.StatusOK, deploymentShape(f)}
+		}
+	}
+	return restAnswer{http.StatusNotFound, map[string]any{"detail": "Deployment not found"}}
+}
+
+// updateDeployment models DeploymentUpdate's paused, version and
+// job_variables: a key left out is left as it is (Prefect updates the
+// keys that were set), a version null clears it, job_variables replaces
+// the deployment's whole (null as {}).
 func (a *restAPI) updateDeployment(req *restRequest) restAnswer {
 	var body struct {
-		Paused *bool `json:"paused"`
+		Paused       *bool           `json:"paused"`
+		Version      json.RawMessage `json:"version"`
+		JobVariables json.RawMessage `json:"job_variables"`
 	}
 	if refused := a.model(req, &body); refused != nil {
 		return *refused
@@ -243,10 +262,30 @@ func (a *restAPI) updateDeployment(req *restRequest) restAnswer {
 	if missing != nil {
 		return *missing
 	}
-	if body.Paused != nil {
-		if err := a.s.World.SetPaused(f.DeploymentID, *body.Paused); err != nil {
-			return restAnswer{http.StatusNotFound, map[string]any{"detail": "Deployment not found."}}
+	change := DeploymentChange{Paused: body.Paused}
+	if body.Version != nil {
+		var version *string // null: ""
+		if err := json.Unmarshal(body.Version, &version); err != nil {
+			return *a.unsupported(req.op, "version "+string(body.Version))
 		}
+		change.Version = new(string)
+		if version != nil {
+			*change.Version = *version
+		}
+	}
+	if body.JobVariables != nil {
+		change.JobVariables = map[string]any{}
+		dec := json.NewDecoder(bytes.NewReader(body.JobVariables))
+		dec.UseNumber() // kept as sent
+		if err := dec.Decode(&change.JobVariables); err != nil {
+			return *a.unsupported(req.op, "job_variables "+string(body.JobVariables))
+		}
+		if change.JobVariables == nil { // null
+			change.JobVariables = map[string]any{}
+		}
+	}
+	if err := a.s.World.UpdateDeployment(f.DeploymentID, change); err != nil {
+		return restAnswer{http.StatusNotFound, map[string]any{"detail": "Deployment not found."}}
 	}
 	return restAnswer{status: http.StatusNoContent}
 }

@@ -100,12 +100,16 @@ func deploymentShape(f Flow) map[string]any {
 	if tags == nil {
 		tags = []string{}
 	}
+	jobVariables := f.JobVariables
+	if jobVariables == nil {
+		jobVariables = map[string]any{}
+	}
 	return map[string]any{
 		"id": f.DeploymentID, "created": stamp(f.Created), "updated": stamp(f.Created),
-		"name": f.Name, "version": nil, "description": nil, "flow_id": f.ID, "paused": f.Paused,
+		"name": f.Name, "version": orNull(f.Version), "description": nil, "flow_id": f.ID, "paused": f.Paused,
 		"schedules": schedules, "concurrency_limit": 1, "global_concurrency_limit": nil,
 		"concurrency_options": map[string]any{"collision_strategy": "CANCEL_NEW"},
-		"job_variables":       map[string]any{}, "parameters": map[string]any{}, "tags": tags, "labels": map[string]any{},
+		"job_variables":       jobVariables, "parameters": map[string]any{}, "tags": tags, "labels": map[string]any{},
 		"work_queue_name": "default", "work_queue_id": nil, "work_pool_name": "monitorfish",
 		"last_polled": nil, "parameter_openapi_schema": map[string]any{"type": "object", "properties": map[string]any{}},
 		"path": nil, "pull_steps": nil, "entrypoint": nil, "storage_document_id": nil, "infrastructure_document_id": nil,

@@ -294,12 +294,18 @@ func TestRESTAnswersInTheDocumentsShapes(t *testing.T) {
 	failed := s.World.FailedRun(flow, now.Add(-time.Hour), "TimedOut", "extract", "boom")
 	running := s.World.StartRun(flow, now.Add(-time.Minute))
 	s.World.CreateRun(flow.DeploymentID, "key")
+	unregistered := s.World.AddFlow("Monitorfish - Beacons", "")
+	if err := s.World.SetDeployment(unregistered.ID, "", ""); err != nil { // version null, job_variables {}
+		t.Fatal(err)
+	}
 
 	for _, tc := range []struct{ method, path, body, schema string }{
 		{"POST", "/flow_runs/filter", `{}`, "FlowRunResponse"},
 		{"GET", "/flow_runs/" + failed.ID, "", "FlowRunResponse"},
 		{"POST", "/deployments/filter", `{}`, "DeploymentResponse"},
 		{"GET", "/deployments/" + flow.DeploymentID, "", "DeploymentResponse"},
+		{"GET", "/deployments/name/Monitorfish%20-%20Logbook/Monitorfish%20-%20Logbook", "", "DeploymentResponse"},
+		{"GET", "/deployments/" + unregistered.DeploymentID, "", "DeploymentResponse"},
 		{"POST", "/flows/filter", `{}`, "Flow"},
 		{"POST", "/task_runs/filter", `{}`, "TaskRun"},
 		{"POST", "/logs/filter", `{}`, "Log"},
@@ -332,5 +338,119 @@ func TestRESTAnswersInTheDocumentsShapes(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+func TestRESTKeepsADeploymentsVersionAndImage(t *testing.T) {
+	s := Start(t)
+	logbook := s.World.AddFlow("Monitorfish - Logbook", "*/1 * * * *")
+	beacons := s.World.AddFlow("Monitorfish - Beacons", "")
+	if v, image := s.World.DeploymentVersion(logbook.DeploymentID); v != DeploymentVersion || image != PipelineImage+":"+DeploymentVersion {
+		t.Errorf("a new deployment carries %q, %q; want %s and the pipeline image at it", v, image, DeploymentVersion)
+	}
+	type deployment struct {
+		ID           string         `json:"id"`
+		Version      *string        `json:"version"`
+		Paused       bool           `json:"paused"`
+		JobVariables map[string]any `json:"job_variables"`
+	}
+	read := func(path string) deployment {
+		t.Helper()
+		code, data := restCall(t, s, http.MethodGet, path, "")
+		if code != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, code, data)
+		}
+		return decodeJSON[deployment](t, data)
+	}
+
+	path := "/deployments/" + logbook.DeploymentID
+	code, data := restCall(t, s, http.MethodPatch, path, `{"version":"v2","job_variables":{"image":"ghcr.io/x/pipeline:v2","env":{"A":"1"}}}`)
+	if code != http.StatusNoContent {
+		t.Fatalf("PATCH: %d %s, want 204", code, data)
+	}
+	if v, image := s.World.DeploymentVersion(logbook.ID); v != "v2" || image != "ghcr.io/x/pipeline:v2" {
+		t.Errorf("after the PATCH: %q, %q", v, image)
+	}
+	byID := read(path)
+	byName := read("/deployments/name/Monitorfish%20-%20Logbook/Monitorfish%20-%20Logbook")
+	code, data = restCall(t, s, http.MethodPost, "/deployments/filter", `{"sort":"NAME_ASC","limit":200,"offset":0}`)
+	if code != http.StatusOK {
+		t.Fatalf("filter: %d %s", code, data)
+	}
+	listed := decodeJSON[[]deployment](t, data)
+	if len(listed) != 2 || listed[1].ID != logbook.DeploymentID || listed[0].ID != beacons.DeploymentID {
+		t.Fatalf("filter: %s", data)
+	}
+	for what, d := range map[string]deployment{"by ID": byID, "by name": byName, "filtered": listed[1]} {
+		if d.ID != logbook.DeploymentID || d.Version == nil || *d.Version != "v2" || d.JobVariables["image"] != "ghcr.io/x/pipeline:v2" ||
+			d.JobVariables["env"].(map[string]any)["A"] != "1" || d.Paused {
+			t.Errorf("read %s: %+v, want version v2 and the job variables sent", what, d)
+		}
+	}
+	if d := listed[0]; d.Version == nil || *d.Version != DeploymentVersion {
+		t.Errorf("the other deployment changed: %+v", d)
+	}
+
+	// Keys left out stay; paused alone touches neither; null clears.
+	if code, data := restCall(t, s, http.MethodPatch, path, `{"paused":true}`); code != http.StatusNoContent {
+		t.Fatalf("PATCH paused: %d %s", code, data)
+	}
+	if d := read(path); !d.Paused || d.Version == nil || *d.Version != "v2" || d.JobVariables["image"] != "ghcr.io/x/pipeline:v2" {
+		t.Errorf("after paused alone: %+v", d)
+	}
+	if code, data := restCall(t, s, http.MethodPatch, path, `{"version":null,"job_variables":{"image":"ghcr.io/x/pipeline:v3"}}`); code != http.StatusNoContent {
+		t.Fatalf("PATCH null version: %d %s", code, data)
+	}
+	if d := read(path); d.Version != nil || len(d.JobVariables) != 1 || d.JobVariables["image"] != "ghcr.io/x/pipeline:v3" || !d.Paused {
+		t.Errorf("after version null and new job variables: %+v, want no version, the image alone (replaced whole)", d)
+	}
+	if code, data := restCall(t, s, http.MethodPatch, path, `{"job_variables":null}`); code != http.StatusNoContent {
+		t.Fatalf("PATCH null job_variables: %d %s", code, data)
+	}
+	if v, image := s.World.DeploymentVersion(path[len("/deployments/"):]); v != "" || image != "" {
+		t.Errorf("after job_variables null: %q, %q; want none", v, image)
+	}
+	if d := read(path); d.JobVariables == nil || len(d.JobVariables) != 0 {
+		t.Errorf("job_variables null read back as %v, want {}", d.JobVariables)
+	}
+	if code, _ := restCall(t, s, http.MethodGet, "/deployments/name/Monitorfish%20-%20Logbook/production", ""); code != http.StatusNotFound {
+		t.Errorf("an unknown name: %d, want 404", code)
+	}
+	if invalid := s.World.Invalid(); len(invalid) != 0 {
+		t.Errorf("Invalid() = %q", invalid)
+	}
+	if err := s.World.SetDeployment(beacons.ID, "v9", "repo:v9"); err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := s.World.Flow(beacons.DeploymentID); f.Version != "v9" || f.JobVariables["image"] != "repo:v9" {
+		t.Errorf("SetDeployment: %+v", f)
+	}
+	if err := s.World.SetDeployment("00000000-0000-4000-8000-000000000000", "v9", ""); err == nil {
+		t.Error("SetDeployment of no flow: no error")
+	}
+}
+
+func TestRESTRefusesAnInvalidDeploymentUpdate(t *testing.T) {
+	s := quietServer(t)
+	flow := s.World.AddFlow("Monitorfish - Logbook", "*/1 * * * *")
+	path := "/deployments/" + flow.DeploymentID
+	for _, tc := range []struct{ body, wantType string }{
+		{`{"version":2}`, "string_type"},
+		{`{"job_variables":"image=x"}`, "dict_type"},
+		{`{"version":"v2","image":"x"}`, "extra_forbidden"},
+	} {
+		code, data := restCall(t, s, http.MethodPatch, path, tc.body)
+		got := decodeJSON[struct {
+			Detail []pydanticError `json:"exception_detail"`
+		}](t, data)
+		if code != http.StatusUnprocessableEntity || len(got.Detail) == 0 || got.Detail[0].Type != tc.wantType {
+			t.Errorf("PATCH %s: %d %s, want 422 %s", tc.body, code, data, tc.wantType)
+		}
+	}
+	if v, image := s.World.DeploymentVersion(flow.ID); v != DeploymentVersion || image != PipelineImage+":"+DeploymentVersion {
+		t.Errorf("refused PATCHes changed the deployment: %q, %q", v, image)
+	}
+	if n := len(s.World.Invalid()); n != 3 {
+		t.Errorf("Invalid() = %q, want the 3 requests", s.World.Invalid())
 	}
 }

@@ -8,7 +8,8 @@ import (
 // Seed fills the world with flows MonitorFish-like flows ("Monitorfish -
 // Flow 001" …, every one on a cron) and runs of history spread evenly
 // over the day before now, one in twenty failed, each with a task run and
-// two log lines: the history a poll must not be slowed by.
+// two log lines: the history a poll must not be slowed by. Their
+// deployments carry DeploymentVersion and the PipelineImage at it.
 func (w *World) Seed(flows, runs int, now time.Time) []*Flow {
 	out := make([]*Flow, flows)
 	for i := range out {

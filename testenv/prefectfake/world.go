@@ -47,6 +47,55 @@ type Flow struct {
 	Paused       bool   // schedule inactive
 	Tags         []string
 	Created      time.Time
+	// Version is the deployment's version ("" = null), as deploy-flows
+	// registers it: AddFlow sets DeploymentVersion.
+	Version string
+	// JobVariables is the deployment's job_variables (nil = {}): AddFlow
+	// sets {"image": PipelineImage + ":" + DeploymentVersion}.
+	JobVariables map[string]any
+}
+
+// What AddFlow registers a deployment with, as MonitorFish's
+// deploy-flows container would have (MONITORFISH_VERSION, the pipeline
+// image at that version).
+const (
+	PipelineImage     = "ghcr.io/mtes-mct/monitorfish/monitorfish-pipeline-prefect3"
+	DeploymentVersion = "v1.0.0"
+)
+
+// image is job_variables.image when it is a string.
+func (f *Flow) image() string {
+	image, _ := f.JobVariables["image"].(string)
+	return image
+}
+
+// clone is a copy of f that shares nothing with it.
+func (f *Flow) clone() Flow {
+	out := *f
+	out.Tags = slices.Clone(f.Tags)
+	if f.JobVariables != nil {
+		out.JobVariables = cloneJSON(f.JobVariables).(map[string]any)
+	}
+	return out
+}
+
+// cloneJSON deeply copies a decoded JSON value.
+func cloneJSON(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = cloneJSON(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = cloneJSON(e)
+		}
+		return out
+	}
+	return v
 }
 
 // Run is a flow run.
@@ -114,11 +163,14 @@ func (w *World) newID(kind byte) string {
 }
 
 // AddFlow adds a flow with its deployment / flow group; cron "" = none.
+// The deployment carries DeploymentVersion and the PipelineImage at that
+// version (SetDeployment changes them).
 func (w *World) AddFlow(name, cron string) *Flow {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	f := &Flow{ID: w.newID(1), GroupID: w.newID(2), DeploymentID: w.newID(3), Name: name, Cron: cron,
-		Tags: []string{"monitorfish"}, Created: w.now()}
+		Tags: []string{"monitorfish"}, Created: w.now(),
+		Version: DeploymentVersion, JobVariables: map[string]any{"image": PipelineImage + ":" + DeploymentVersion}}
 	w.flows = append(w.flows, f)
 	return f
 }
@@ -262,7 +314,7 @@ func (w *World) Flow(id string) (Flow, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if f := w.flowByAnyID(id); f != nil {
-		return *f, true
+		return f.clone(), true
 	}
 	return Flow{}, false
 }
@@ -282,8 +334,7 @@ func (w *World) Flows() []Flow {
 	defer w.mu.Unlock()
 	out := make([]Flow, len(w.flows))
 	for i, f := range w.flows {
-		out[i] = *f
-		out[i].Tags = slices.Clone(f.Tags)
+		out[i] = f.clone()
 	}
 	return out
 }
@@ -395,6 +446,60 @@ func (w *World) SetPaused(flowID string, paused bool) error {
 	}
 	f.Paused = paused
 	return nil
+}
+
+// SetDeployment registers a flow's deployment (any of the flow's IDs) at
+// version with image as job_variables.image, as deploy-flows does:
+// version "" is null, image "" leaves job_variables empty.
+func (w *World) SetDeployment(flowID, version, image string) error {
+	vars := map[string]any{}
+	if image != "" {
+		vars["image"] = image
+	}
+	return w.UpdateDeployment(flowID, DeploymentChange{Version: &version, JobVariables: vars})
+}
+
+// DeploymentChange is a PATCH of a deployment (DeploymentUpdate): nil
+// fields are left as they are.
+type DeploymentChange struct {
+	Paused *bool
+	// Version: "" sets it to null.
+	Version *string
+	// JobVariables replaces the whole job_variables (as Prefect does);
+	// an empty map clears it.
+	JobVariables map[string]any
+}
+
+// UpdateDeployment changes a flow's deployment (any of the flow's IDs).
+func (w *World) UpdateDeployment(flowID string, c DeploymentChange) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	f := w.flowByAnyID(flowID)
+	if f == nil {
+		return fmt.Errorf("no flow %s", flowID)
+	}
+	if c.Paused != nil {
+		f.Paused = *c.Paused
+	}
+	if c.Version != nil {
+		f.Version = *c.Version
+	}
+	if c.JobVariables != nil {
+		f.JobVariables = cloneJSON(c.JobVariables).(map[string]any)
+	}
+	return nil
+}
+
+// DeploymentVersion reads the version a flow's deployment (any of the
+// flow's IDs) carries and its job_variables.image; "" for null, for an
+// image that is not set (or not a string), or for no such flow.
+func (w *World) DeploymentVersion(flowID string) (version, image string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if f := w.flowByAnyID(flowID); f != nil {
+		return f.Version, f.image()
+	}
+	return "", ""
 }
 
 // Count records one request of an operation ("graphql flow_run",
