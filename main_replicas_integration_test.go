@@ -186,8 +186,15 @@ func TestReplicas(t *testing.T) {
 				t.Errorf("replica %s logged an error:\n%s", r.name, log)
 			}
 		}
-		st := repOpenStore(t, url)
-		if want := "(schema v9)"; !strings.HasSuffix(st.Describe(), want) {
+		// Both migrated the shared database to the schema this mfbot knows,
+		// as a fresh store is.
+		fresh, err := store.Open(context.Background(), ":memory:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fresh.Close()
+		want := fresh.Describe()[strings.LastIndex(fresh.Describe(), " ("):]
+		if st := repOpenStore(t, url); !strings.HasSuffix(st.Describe(), want) {
 			t.Errorf("store %s, want %s", st.Describe(), want)
 		}
 	})

@@ -33,7 +33,7 @@ const appRepo = "registry.example.fr/monitorfish-app"
 
 func newReleaseEngine() *releaseEngine {
 	return &releaseEngine{
-		registry: map[string]string{"v1": "good", "v2": "good", "v3": "crash", "v4": "sick"},
+		registry: map[string]string{"v1": "good", "v2": "good", "v3": "crash", "v4": "sick", "v5": "nostart"},
 		pulled:   map[string]bool{"v1": true},
 		app:      containers.Container{ID: "app-v1", Name: "remote_app_1", Image: appRepo + ":v1", ImageID: "sha256:v1", State: "running", Health: "healthy"},
 	}
@@ -102,6 +102,10 @@ func (e *releaseEngine) Recreate(_ context.Context, id string, o containers.Recr
 		tag = o.Image[i+1:]
 	}
 	e.record("recreate " + tag)
+	if e.registry[tag] == "nostart" {
+		// As the adapter does: the new container could not start, the old one is back.
+		return containers.RecreateResult{OldID: e.app.ID, OldImageID: e.app.ImageID}, errors.New("start the new remote_app_1: exec format error")
+	}
 	res := containers.RecreateResult{OldID: e.app.ID, OldImageID: e.app.ImageID, OldDigest: "sha256:d" + strings.TrimPrefix(e.app.ImageID, "sha256:"),
 		NewID: "app-" + tag, NewImageID: "sha256:" + tag, NewDigest: "sha256:d" + tag}
 	e.app.ID, e.app.Image, e.app.ImageID = res.NewID, o.Image, res.NewImageID
@@ -212,6 +216,21 @@ func TestDeployBrokenTagsRollBack(t *testing.T) {
 				t.Errorf("recorded %+v", d)
 			}
 		})
+	}
+}
+
+func TestDeployThatCannotStartKeepsThePreviousContainer(t *testing.T) {
+	c, engine, st := deployCatalogue(t)
+	rep := deployRun(c, "deploy v5", nil)
+	text := replyText(rep)
+	if rep.Status != StatusFailed || !strings.Contains(text, "exec format error") || !strings.Contains(text, "previous container was put back: app runs v1") {
+		t.Fatalf("%s\n%s", rep.Status, text)
+	}
+	if engine.runs() != "sha256:v1" {
+		t.Fatalf("the app runs %s", engine.runs())
+	}
+	if d, ok, _ := st.LastDeploy(context.Background(), "prod", release.App); !ok || d.Outcome != release.RolledBack || d.Version != "v5" {
+		t.Errorf("recorded %+v", d)
 	}
 }
 

@@ -198,7 +198,9 @@ func (c *Catalogue) deploy(ctx context.Context, call *call) (reply.Reply, error)
 	rep := deployReply(call, d, outcomes, c.now().Sub(started))
 	run.audit("finished: "+rep.Title, rep.Status.String())
 	if ann != nil {
-		ann.Finish(keep, rep)
+		announced := rep
+		announced.RequestedBy = call.request.User
+		ann.Finish(keep, announced)
 	}
 	return rep, nil
 }

@@ -64,13 +64,15 @@ func (c *Catalogue) deployApp(ctx context.Context, run *deployRun, version strin
 	run.step("recreating "+ctr.Name, "on "+ref)
 	res, err := call.env.Docker.Recreate(ctx, ctr.ID, containers.RecreateOptions{Image: ref, StopTimeout: c.cfg.Limits.StopTimeout})
 	if err != nil {
-		if res.NewID == "" || strings.Contains(err.Error(), "restoring") {
-			out.outcome = release.RolledBack
-			out.notes = append(out.notes, "↩ The previous container was put back: app runs "+out.previous+".")
-		}
 		d := fail("recreate %s on %s: %v", ctr.Name, version, err)
-		if d.outcome == release.RolledBack {
-			run.steps.Step(reply.Progress{Title: run.title, Step: "rolled back", Detail: "app runs " + out.previous})
+		// Recreate puts the old container back when the new one cannot be
+		// created or started: say what runs now.
+		if now, err := call.env.Docker.Inspect(context.WithoutCancel(ctx), ctr.Name); err == nil && now.ImageID == old.ImageID {
+			d.outcome = release.RolledBack
+			d.notes = append(d.notes, fmt.Sprintf("↩ The previous container was put back: app runs %s (%s).", out.previous, now.State))
+			run.passed("previous container put back", "rolled back")
+		} else {
+			d.notes = append(d.notes, "✗ The app may not run: look at it now (`status`, `logs app`).")
 		}
 		return d
 	}

@@ -117,6 +117,7 @@ func (c *Catalogue) runDeployFlows(ctx context.Context, run *deployRun, ref, ver
 		Cmd:     flows.Command,
 		EnvFile: flows.EnvFile,
 		Env:     env,
+		Binds:   flows.Volumes,
 		Network: flows.Network,
 		Labels:  map[string]string{"fr.gouv.monitorfish.mfbot": "deploy-flows", "fr.gouv.monitorfish.version": version},
 		Timeout: flows.Timeout,

@@ -136,6 +136,11 @@ type DeployFlows struct {
 	// EnvFile is the pipeline's .env, read like docker's --env-file
 	// (deploy.flows.env_file, "~/" expanded at Load); "" = none.
 	EnvFile string
+	// Volumes are bind mounts, "host-path:container-path[:ro|rw]"
+	// (deploy.flows.volumes): MonitorFish's deploy-flows.sh mounts the
+	// pipeline's .env into the container rather than passing it with
+	// --env-file. The host path is on the Docker engine's host.
+	Volumes []string
 	// Network is the container's network mode (deploy.flows.network,
 	// default "host": the flows reach Prefect on the host's loopback).
 	Network string

@@ -244,6 +244,7 @@ func (d *decoder) deployFlows(path string, n *yaml.Node) *DeployFlows {
 		"image":       func(key string, v *yaml.Node) { flows.Image, _ = d.str(key, v, checkImageRepository) },
 		"command":     func(key string, v *yaml.Node) { flows.Command = d.strs(key, v, nil) },
 		"env_file":    func(key string, v *yaml.Node) { flows.EnvFile, _ = d.path(key, v) },
+		"volumes":     func(key string, v *yaml.Node) { flows.Volumes = d.strs(key, v, checkBindMount) },
 		"network":     func(key string, v *yaml.Node) { flows.Network, _ = d.str(key, v, checkNetworkMode) },
 		"environment": func(key string, v *yaml.Node) { flows.Environment = d.variableValues(key, v) },
 		"timeout":     func(key string, v *yaml.Node) { flows.Timeout, _ = d.duration(key, v) },
@@ -771,6 +772,17 @@ func checkImageRepository(repo string) error {
 	lastPart := repo[strings.LastIndex(repo, "/")+1:]
 	if strings.Contains(repo, "@") || strings.Contains(lastPart, ":") {
 		return fmt.Errorf("%q has a tag or digest: give the repository alone, the tag is the version deployed", repo)
+	}
+	return nil
+}
+
+// checkBindMount accepts a bind mount as `docker run -v` takes one:
+// absolute host path, absolute container path, optional ro or rw.
+func checkBindMount(spec string) error {
+	parts := strings.Split(spec, ":")
+	if len(parts) < 2 || len(parts) > 3 || !strings.HasPrefix(parts[0], "/") || !strings.HasPrefix(parts[1], "/") ||
+		(len(parts) == 3 && parts[2] != "ro" && parts[2] != "rw") {
+		return fmt.Errorf("%q is not a bind mount: /host/path:/container/path, optionally :ro or :rw", spec)
 	}
 	return nil
 }

@@ -291,7 +291,7 @@ func TestLoadRejectsMalformedConfiguration(t *testing.T) {
 		},
 		{
 			name: "deploy flows fields",
-			file: "environments:\n  prod:\n    deploy:\n      flows:\n        image: ghcr.io/mtes-mct/monitorfish/monitorfish-pipeline-prefect3:v1.54.0\n        command: python main.py\n        network: 'no such'\n        environment:\n          bad-name: x\n          LIST: [a]\n        env_file: [a]\n",
+			file: "environments:\n  prod:\n    deploy:\n      flows:\n        image: ghcr.io/mtes-mct/monitorfish/monitorfish-pipeline-prefect3:v1.54.0\n        command: python main.py\n        network: 'no such'\n        environment:\n          bad-name: x\n          LIST: [a]\n        env_file: [a]\n        volumes: [relative:/x, /a:/b:rx]\n",
 			want: []string{
 				`environments.prod.deploy.flows.image: "ghcr.io/mtes-mct/monitorfish/monitorfish-pipeline-prefect3:v1.54.0" has a tag or digest: give the repository alone, the tag is the version deployed (line 5)`,
 				"environments.prod.deploy.flows.command: expected a list, got a single value (line 6)",
@@ -299,6 +299,8 @@ func TestLoadRejectsMalformedConfiguration(t *testing.T) {
 				`environments.prod.deploy.flows.environment.bad-name: "bad-name" is not an environment variable name (line 9)`,
 				"environments.prod.deploy.flows.environment.LIST: expected a single value, got a list (line 10)",
 				"environments.prod.deploy.flows.env_file: expected a single value, got a list (line 11)",
+				`environments.prod.deploy.flows.volumes[0]: "relative:/x" is not a bind mount: /host/path:/container/path, optionally :ro or :rw`,
+				`environments.prod.deploy.flows.volumes[1]: "/a:/b:rx" is not a bind mount`,
 			},
 		},
 		{

@@ -510,6 +510,7 @@ environments:
         image: ghcr.io/mtes-mct/monitorfish/monitorfish-pipeline-prefect3
         command: [python, main.py, deploy-flows]
         env_file: ~/monitorfish/datascience/.env
+        volumes: [/home/mf/pipeline/.env:/home/monitorfish-pipeline/pipeline/.env:ro]
         network: monitorfish_network
         environment:
           MONITORFISH_VERSION: "{version}"
@@ -545,6 +546,7 @@ environments:
 		Image:       "ghcr.io/mtes-mct/monitorfish/monitorfish-pipeline-prefect3",
 		Command:     []string{"python", "main.py", "deploy-flows"},
 		EnvFile:     filepath.Join(home, "monitorfish/datascience/.env"),
+		Volumes:     []string{"/home/mf/pipeline/.env:/home/monitorfish-pipeline/pipeline/.env:ro"},
 		Network:     "monitorfish_network",
 		Environment: map[string]string{"MONITORFISH_VERSION": "{version}", "IS_INTEGRATION": "false", "EMPTY": ""},
 		Timeout:     5 * time.Minute,

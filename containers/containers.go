@@ -258,6 +258,8 @@ type RunSpec struct {
 	// a bare KEY takes mfbot's own value); Env comes after it and wins.
 	EnvFile string
 	Env     []string
+	// Binds are bind mounts, "host-path:container-path[:ro|rw]".
+	Binds []string
 	// Network is the network mode: "host", "bridge", a network's name; ""
 	// is the engine's default.
 	Network string

@@ -73,7 +73,7 @@ func (e *Engine) RunOnce(ctx context.Context, spec containers.RunSpec, sink func
 	if len(spec.Cmd) > 0 {
 		cfg.Cmd = spec.Cmd
 	}
-	hostCfg := &container.HostConfig{NetworkMode: container.NetworkMode(spec.Network)}
+	hostCfg := &container.HostConfig{NetworkMode: container.NetworkMode(spec.Network), Binds: spec.Binds}
 	created, err := e.api.ContainerCreate(runCtx, cfg, hostCfg, nil, nil, spec.Name)
 	if err != nil {
 		return res, fail("create the container", err)

@@ -184,7 +184,7 @@ func (s *Store) start(ctx context.Context, migs []migration) (*Store, error) {
 // COMMITTED for PostgreSQL), committing when fn returns nil and rolling
 // back otherwise.
 func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
-	tx, err := db.BeginTx(ctx, nil)
+	tx, err := beginTx(ctx, db)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -196,6 +196,34 @@ func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// beginBusyPatience bounds how long a BEGIN refused by a busy SQLite file
+// is tried again.
+const beginBusyPatience = 10 * time.Second
+
+// beginTx begins a transaction. SQLite may refuse a BEGIN at once with
+// SQLITE_BUSY, without waiting on busy_timeout, while another process
+// opens the same new file (switching it to WAL): nothing was done yet, so
+// it is tried again, briefly.
+func beginTx(ctx context.Context, db *sql.DB) (*sql.Tx, error) {
+	deadline := time.Now().Add(beginBusyPatience)
+	for {
+		tx, err := db.BeginTx(ctx, nil)
+		if err == nil || !isSQLiteBusy(err) || time.Now().After(deadline) {
+			return tx, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func isSQLiteBusy(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
 }
 
 // toNanos converts t to nanoseconds since the Unix epoch, refusing the times
