@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -63,14 +64,23 @@ func TestRedactionNoSecretReachesSlack(t *testing.T) {
 	if d := moreFields(root)["Detail"]; !strings.Contains(d, "500") || !strings.Contains(d, "password=[REDACTED]") {
 		t.Errorf("the alert's detail should show the 500 with the password redacted: %q", d)
 	}
-	waitFor(t, fake, "the logs before the failure in the thread", func(s *slackfake.Server) bool {
+	threadCtx, cancelThread := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancelThread()
+	if err := fake.WaitFor(threadCtx, func(s *slackfake.Server) bool {
 		for _, m := range s.Thread(alertChannel, root.TS) {
 			if m.IsReply() && strings.Contains(m.Text+string(m.Blocks), "Connecting to database") {
 				return true
 			}
 		}
 		return false
-	})
+	}); err != nil {
+		// What the alert channel holds tells a missing post from one
+		// without that line (pushed out of the last lines, or an error).
+		for _, m := range fake.AllMessages(alertChannel) {
+			t.Logf("alert channel %s (thread %s): %s\n%s", m.TS, m.ThreadTS, m.Text, prettyBlocks(m.Blocks))
+		}
+		t.Fatalf("waiting for the logs before the failure in the thread: %v", err)
+	}
 	waitFor(t, fake, "the audit mirror", func(s *slackfake.Server) bool {
 		return len(s.Messages(auditChannel)) >= 5
 	})
