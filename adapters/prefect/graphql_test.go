@@ -439,8 +439,10 @@ func TestGraphQLDeadServerIsUnreachable(t *testing.T) {
 	if !errors.Is(err, pipeline.ErrUnreachable) {
 		t.Fatalf("error %v, want ErrUnreachable", err)
 	}
-	if elapsed := time.Since(start); elapsed > time.Second {
-		t.Errorf("took %s, more than the timeout", elapsed)
+	// Bounded by the 1 s timeout (retries included), not to the
+	// millisecond: the scheduler may add a few.
+	if elapsed := time.Since(start); elapsed > 2*time.Second {
+		t.Errorf("took %s with a 1 s timeout", elapsed)
 	}
 	if msg := err.Error(); !strings.HasPrefix(msg, "list flows: ") || strings.Contains(msg, "s3cret") {
 		t.Errorf("error %q", msg)
