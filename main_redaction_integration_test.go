@@ -72,6 +72,13 @@ func TestRedactionNoSecretReachesSlack(t *testing.T) {
 				return true
 			}
 		}
+		// When the app logged more before the failure, the start's
+		// lines go to the file attached in the thread.
+		for _, f := range s.Files() {
+			if f.Completed && f.ThreadTS == root.TS && strings.Contains(string(f.Content), "Connecting to database") {
+				return true
+			}
+		}
 		return false
 	}); err != nil {
 		// What the alert channel holds tells a missing post from one

@@ -20,6 +20,9 @@ type Purger interface {
 	// PurgeDeliveries forgets the Slack deliveries claimed before
 	// olderThan (see Deliveries).
 	PurgeDeliveries(ctx context.Context, olderThan time.Time) (int, error)
+	// PurgeDeploys deletes the deploys recorded before olderThan that a
+	// later one superseded (the last one, drift's reference, stays).
+	PurgeDeploys(ctx context.Context, olderThan time.Time) (int, error)
 }
 
 // Retention defaults, for the zero fields of Retention.
@@ -28,14 +31,18 @@ const (
 	DefaultKeepThreadTargets   = 30 * 24 * time.Hour
 	DefaultKeepClosedIncidents = 90 * 24 * time.Hour
 	// DefaultKeepDeliveries: Slack retries a delivery for minutes, not days.
-	DefaultKeepDeliveries    = 24 * time.Hour
+	DefaultKeepDeliveries = 24 * time.Hour
+	// DefaultKeepDeploys: a year of release history (the last deploy of
+	// each environment and target is kept whatever its age).
+	DefaultKeepDeploys       = 365 * 24 * time.Hour
 	DefaultRetentionInterval = time.Hour
 	DefaultRetentionTimeout  = time.Minute
 )
 
 // Retention is the job that keeps the store small: every Interval it
 // purges the confirmations, thread targets and closed incidents older than
-// their keep duration, and the Slack deliveries older than a day. Zero
+// their keep duration, the Slack deliveries older than a day and the
+// superseded deploys older than a year. Zero
 // fields take the Default* values.
 type Retention struct {
 	Store Purger
@@ -97,9 +104,10 @@ func (r *Retention) pass(ctx context.Context) (confirmations, threadTargets, inc
 	threadTargets = purge("thread targets", r.Store.PurgeThreadTargets, r.KeepThreadTargets, DefaultKeepThreadTargets)
 	incidents = purge("closed incidents", r.Store.PurgeIncidents, r.KeepClosedIncidents, DefaultKeepClosedIncidents)
 	deliveries := purge("Slack deliveries", r.Store.PurgeDeliveries, 0, DefaultKeepDeliveries)
-	if confirmations+threadTargets+incidents+deliveries > 0 {
+	deploys := purge("deploys", r.Store.PurgeDeploys, 0, DefaultKeepDeploys)
+	if confirmations+threadTargets+incidents+deliveries+deploys > 0 {
 		log.Info("retention: purged old rows", "confirmations", confirmations, "thread_targets", threadTargets, "closed_incidents", incidents,
-			"slack_deliveries", deliveries)
+			"slack_deliveries", deliveries, "deploys", deploys)
 	}
 	return confirmations, threadTargets, incidents
 }

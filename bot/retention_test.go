@@ -62,6 +62,10 @@ func (f *fakePurger) PurgeDeliveries(_ context.Context, t time.Time) (int, error
 	return f.record("deliveries", t)
 }
 
+func (f *fakePurger) PurgeDeploys(_ context.Context, t time.Time) (int, error) {
+	return f.record("deploys", t)
+}
+
 var _ Purger = (*store.Store)(nil)
 
 func TestRetentionCutoffsAreNowMinusKeep(t *testing.T) {
@@ -73,7 +77,8 @@ func TestRetentionCutoffsAreNowMinusKeep(t *testing.T) {
 		want map[string]time.Duration
 	}{
 		{"defaults", Retention{}, map[string]time.Duration{
-			"confirmations": 24 * time.Hour, "thread targets": 30 * 24 * time.Hour, "incidents": 90 * 24 * time.Hour}},
+			"confirmations": 24 * time.Hour, "thread targets": 30 * 24 * time.Hour, "incidents": 90 * 24 * time.Hour,
+			"deliveries": 24 * time.Hour, "deploys": 365 * 24 * time.Hour}},
 		{"set", Retention{KeepConfirmations: time.Hour, KeepThreadTargets: 2 * time.Hour, KeepClosedIncidents: 3 * time.Hour},
 			map[string]time.Duration{"confirmations": time.Hour, "thread targets": 2 * time.Hour, "incidents": 3 * time.Hour}},
 	} {

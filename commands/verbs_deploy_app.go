@@ -258,21 +258,17 @@ func pullDetail(p containers.PullProgress) string {
 }
 
 // registryAuth is the configured login of repository's registry; nil:
-// anonymous.
+// anonymous. Docker Hub's login may be written under any of its names.
 func (c *Catalogue) registryAuth(repository string) *containers.RegistryAuth {
-	login, ok := c.cfg.Registries[registryHost(repository)]
-	if !ok {
-		return nil
+	host := containers.RegistryHost(repository)
+	names := []string{host}
+	if host == containers.DockerHub {
+		names = append(names, "index.docker.io", "registry-1.docker.io")
 	}
-	return &containers.RegistryAuth{Username: login.Username, Password: login.Password.Reveal()}
-}
-
-// registryHost is the registry part of a repository name, as Docker reads
-// it: the first component when it looks like a host, else Docker Hub.
-func registryHost(repository string) string {
-	first, _, found := strings.Cut(repository, "/")
-	if found && (strings.ContainsAny(first, ".:") || first == "localhost") {
-		return first
+	for _, name := range names {
+		if login, ok := c.cfg.Registries[name]; ok {
+			return &containers.RegistryAuth{Username: login.Username, Password: login.Password.Reveal()}
+		}
 	}
-	return "docker.io"
+	return nil
 }

@@ -6,6 +6,7 @@ package containers
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -232,6 +233,20 @@ type PullOptions struct {
 	// throttle what they show).
 	Progress func(PullProgress)
 }
+
+// RegistryHost is the registry of an image reference or repository, as
+// Docker reads it: the first path element when it looks like a host (a
+// dot, a port, localhost), else Docker Hub ("docker.io").
+func RegistryHost(ref string) string {
+	first, _, found := strings.Cut(ref, "/")
+	if found && (strings.ContainsAny(first, ".:") || first == "localhost") {
+		return first
+	}
+	return DockerHub
+}
+
+// DockerHub is RegistryHost's name for Docker Hub.
+const DockerHub = "docker.io"
 
 // RegistryAuth is a registry login (basic auth, or a token as password).
 type RegistryAuth struct {

@@ -38,7 +38,7 @@ func (e *Engine) pullStream(ctx context.Context, ref string, opts containers.Pul
 		auth, err := registry.EncodeAuthConfig(registry.AuthConfig{
 			Username:      opts.Auth.Username,
 			Password:      opts.Auth.Password,
-			ServerAddress: registryHost(ref),
+			ServerAddress: loginServer(ref),
 		})
 		if err != nil {
 			return fmt.Errorf("pull %s: encode the registry login: %w", ref, err)
@@ -56,13 +56,11 @@ func (e *Engine) pullStream(ctx context.Context, ref string, opts containers.Pul
 	return nil
 }
 
-// registryHost is the registry part of an image reference, as the docker
-// CLI names it in a login: the first path element when it looks like a host
-// (a dot, a port, localhost), else Docker Hub.
-func registryHost(ref string) string {
-	first, _, found := strings.Cut(ref, "/")
-	if found && (strings.ContainsAny(first, ".:") || first == "localhost") {
-		return first
+// loginServer is the server a login to ref's registry names, as the
+// docker CLI writes it (Docker Hub keeps its legacy index URL).
+func loginServer(ref string) string {
+	if host := containers.RegistryHost(ref); host != containers.DockerHub {
+		return host
 	}
 	return "https://index.docker.io/v1/"
 }

@@ -202,7 +202,7 @@ func TestPullErrorOfTheStreamNamesTheReference(t *testing.T) {
 	}
 }
 
-func TestRegistryHost(t *testing.T) {
+func TestLoginServer(t *testing.T) {
 	for ref, want := range map[string]string{
 		"127.0.0.1:5000/monitorfish-app:v1":            "127.0.0.1:5000",
 		"ghcr.io/mtes-mct/monitorfish/app:v1.2":        "ghcr.io",
@@ -212,8 +212,8 @@ func TestRegistryHost(t *testing.T) {
 		"timescale/timescaledb-postgis:1.7.4-pg11":     "https://index.docker.io/v1/",
 		"registry.example:443/a/b@sha256:0123456789ab": "registry.example:443",
 	} {
-		if got := registryHost(ref); got != want {
-			t.Errorf("registryHost(%q) = %q, want %q", ref, got, want)
+		if got := loginServer(ref); got != want {
+			t.Errorf("loginServer(%q) = %q, want %q", ref, got, want)
 		}
 	}
 }
