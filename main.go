@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"mfbot/adapters/plot"
 	"mfbot/adapters/store"
 	"mfbot/bot"
 	"mfbot/commands"
@@ -86,13 +87,17 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	defer app.Close()
 	// The console audits to the store like Slack does; without a usable
 	// store it still works, it just cannot keep the audit log.
-	opts := commands.Options{Log: log, Redactor: app.Redactor}
+	opts := commands.Options{Log: log, Redactor: app.Redactor, Charts: plot.Renderer{}}
 	if st, err := store.Open(ctx, app.Config.Store); err != nil {
 		log.Warn("no audit log: the store cannot be opened", "err", err)
 	} else {
 		app.onClose(st.Close)
 		opts.Audit = st
 		opts.Releases = st
+		// What the bot recorded in the same store, if it shares it: the
+		// sampled stats, incidents and their reports.
+		opts.Samples, opts.Reports = st, st
+		opts.Incidents = bot.IncidentSummaries{Store: st}
 	}
 	if err := app.buildCatalogue(opts); err != nil {
 		fmt.Fprintln(stderr, "mfbot:", err)

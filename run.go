@@ -14,6 +14,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"mfbot/adapters/plot"
 	"mfbot/adapters/postgres"
 	slackapi "mfbot/adapters/slack"
 	"mfbot/adapters/store"
@@ -78,7 +79,8 @@ func runBot(ctx context.Context, args []string, stderr io.Writer) int {
 		audit = mirror
 	}
 	opts := commands.Options{Log: log, Redactor: a.Redactor, Groups: api, Audit: audit, Confirmations: st, ConfirmTTL: cfg.Limits.ConfirmTimeout,
-		Mutes: st, Incidents: bot.IncidentSummaries{Store: st}, Metrics: commands.NewMetrics(reg), Releases: st}
+		Mutes: st, Incidents: bot.IncidentSummaries{Store: st}, Reports: st, Metrics: commands.NewMetrics(reg), Releases: st}
+	opts.Charts, opts.Samples = plot.Renderer{}, st
 	if cfg.AlertChannel != "" {
 		opts.Announcer = &bot.SlackAnnouncer{API: api, Channel: cfg.AlertChannel, Log: log}
 	}
@@ -111,6 +113,13 @@ func runBot(ctx context.Context, args []string, stderr io.Writer) int {
 				// Retention: purge old confirmations, thread targets, closed
 				// incidents and Slack deliveries hourly.
 				wg.Go(func() { (&bot.Retention{Store: st, Log: log}).Run(ctx) })
+				// Stats history: each running service's CPU and memory once a
+				// minute, into the store's rings (`stats <svc> --chart`).
+				sampler := &bot.Sampler{Store: st, Interval: bot.DefaultSampleInterval, Log: log, Metrics: botMetrics}
+				for _, e := range cfg.Environments {
+					sampler.Envs = append(sampler.Envs, bot.SamplerEnv{Config: e, Engine: a.Engines[e.Name]})
+				}
+				wg.Go(func() { sampler.Run(ctx) })
 				return nil
 			})
 	}()

@@ -71,6 +71,7 @@ func wire(configPath string, log *slog.Logger) (*app, error) {
 				return nil, fmt.Errorf("environment %s: %w", e.Name, err)
 			}
 			env.DB = db // never a typed nil: only set on success
+			env.Positions = db
 			a.closers = append(a.closers, func() error { db.Close(); return nil })
 		}
 		if e.Prefect != nil {

@@ -36,11 +36,12 @@ type CursorKeeper interface {
 	CursorAt(s incident.Signal) (at time.Time, moves bool)
 }
 
-// Presenters indexes the sources' presenters by name, for the notifier.
+// Presenters indexes the sources' presenters by name, for the notifier;
+// each closed incident's root offers its report.
 func Presenters(sources []Source) map[string]notify.Presenter {
 	out := make(map[string]notify.Presenter, len(sources))
 	for _, s := range sources {
-		out[s.Name()] = s
+		out[s.Name()] = notify.WithReport(s)
 	}
 	return out
 }
@@ -182,7 +183,7 @@ func (l IncidentSummaries) OpenIncidentSummaries(ctx context.Context) ([]command
 	}
 	out := make([]commands.IncidentSummary, 0, len(open))
 	for _, inc := range open {
-		out = append(out, commands.IncidentSummary{Env: inc.Key.Env, Source: inc.Key.Source, Target: inc.Key.Target, State: string(inc.State),
+		out = append(out, commands.IncidentSummary{ID: inc.ID, Env: inc.Key.Env, Source: inc.Key.Source, Target: inc.Key.Target, State: string(inc.State),
 			FirstSeen: inc.FirstSeen, LastSeen: inc.LastSeen, Count: inc.Count, ExitCode: inc.ExitCode, OOM: inc.OOM})
 	}
 	return out, nil

@@ -5,11 +5,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"mfbot/commands"
+	"mfbot/human"
 	"mfbot/reply"
 )
 
@@ -75,6 +78,7 @@ func (c *Console) runLine(ctx context.Context, line string, in *bufio.Reader) in
 		rep = c.Runner.Run(ctx, commands.Request{Line: rep.Confirm.Command, User: c.user(), Channel: "console", Via: commands.ViaConsole, Confirmed: true, Progress: steps})
 	}
 	steps.finish()
+	rep = c.saveBinaryFiles(rep)
 	c.print(RenderText(rep))
 	switch rep.Status {
 	case reply.StatusOK:
@@ -83,6 +87,50 @@ func (c *Console) runLine(ctx context.Context, line string, in *bufio.Reader) in
 		return ExitUsage
 	}
 	return ExitFailed
+}
+
+// saveBinaryFiles writes the reply's pictures to their files (--out, or
+// their name in the working directory): a terminal cannot show them. Each
+// becomes a line saying where it went, or why it could not be written.
+func (c *Console) saveBinaryFiles(rep reply.Reply) reply.Reply {
+	var blocks []reply.Block
+	for i, blk := range rep.Blocks {
+		f, ok := blk.(*reply.File)
+		if !ok || !f.Binary() {
+			continue
+		}
+		if blocks == nil {
+			blocks = slices.Clone(rep.Blocks)
+		}
+		path := f.Path
+		if path == "" {
+			path = f.Name
+		}
+		line := fmt.Sprintf("%s written to %s (%s, %s)", f.Title, path, f.MediaType, human.Bytes(int64(len(f.Content))))
+		if err := os.WriteFile(path, f.Content, 0o644); err != nil {
+			line = fmt.Sprintf("%s not written: %v", f.Title, err)
+			rep.Status = reply.StatusFailed
+		}
+		if f.Alt != "" && !saysAlready(rep, f.Alt) {
+			line += "\n" + f.Alt
+		}
+		blocks[i] = &reply.Text{Text: line}
+	}
+	if blocks != nil {
+		rep.Blocks = blocks
+	}
+	return rep
+}
+
+// saysAlready: a text block of the reply is s (a chart's alt text is
+// often its summary, printed once is enough).
+func saysAlready(rep reply.Reply, s string) bool {
+	for _, blk := range rep.Blocks {
+		if t, ok := blk.(*reply.Text); ok && t.Text == s {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Console) confirm(conf *reply.Confirmation, in *bufio.Reader) bool {

@@ -3,6 +3,7 @@ package bot
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -101,5 +102,62 @@ func TestConsoleRedactsEverythingItPrints(t *testing.T) {
 	}
 	if n := strings.Count(out.String(), commands.Redacted); n < 6 {
 		t.Fatalf("%d redactions, want every part redacted:\n%s", n, out.String())
+	}
+}
+
+// replyRunner answers one fixed reply.
+type replyRunner struct{ rep reply.Reply }
+
+func (r replyRunner) Run(context.Context, commands.Request) reply.Reply { return r.rep }
+
+// A picture cannot be printed: the console writes it to --out (or its
+// name in the working directory) and says where, with its alt text.
+func TestConsoleWritesPicturesToFiles(t *testing.T) {
+	png := []byte("\x89PNG\r\n\x1a\nchart")
+	dir := t.TempDir()
+	chartReply := func(path string) reply.Reply {
+		return reply.Reply{Status: reply.StatusOK, Title: "Positions", Blocks: []reply.Block{
+			&reply.Text{Text: "12 positions"},
+			&reply.File{Name: "positions-local.png", Title: "Positions chart", Content: png, MediaType: "image/png", Alt: "12 positions, no stale period", Path: path},
+		}}
+	}
+
+	out := dir + "/chart.png"
+	var buf bytes.Buffer
+	c := &Console{Runner: replyRunner{chartReply(out)}, In: strings.NewReader(""), Out: &buf}
+	if code := c.RunOne(context.Background(), "health --chart --out "+out); code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, buf.String())
+	}
+	if got, err := os.ReadFile(out); err != nil || !bytes.Equal(got, png) {
+		t.Errorf("file %q: %v", got, err)
+	}
+	if text := buf.String(); !strings.Contains(text, "Positions chart written to "+out+" (image/png, 13B)") || !strings.Contains(text, "12 positions, no stale period") || strings.Contains(text, "\x89PNG") {
+		t.Errorf("output:\n%s", text)
+	}
+	// An alt text that is the reply's text already is not printed twice.
+	buf.Reset()
+	same := chartReply(out)
+	same.Blocks[0] = &reply.Text{Text: "12 positions, no stale period"}
+	c.Runner = replyRunner{same}
+	if c.RunOne(context.Background(), "health --chart"); strings.Count(buf.String(), "12 positions, no stale period") != 1 {
+		t.Errorf("output:\n%s", buf.String())
+	}
+
+	// No --out: the file's name, in the working directory.
+	t.Chdir(dir)
+	buf.Reset()
+	c.Runner = replyRunner{chartReply("")}
+	if code := c.RunOne(context.Background(), "health --chart"); code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, buf.String())
+	}
+	if got, err := os.ReadFile(dir + "/positions-local.png"); err != nil || !bytes.Equal(got, png) {
+		t.Errorf("default file %q: %v", got, err)
+	}
+
+	// A file that cannot be written fails the command, saying why.
+	buf.Reset()
+	c.Runner = replyRunner{chartReply(dir + "/no/such/dir/chart.png")}
+	if code := c.RunOne(context.Background(), "health --chart"); code != ExitFailed || !strings.Contains(buf.String(), "Positions chart not written") {
+		t.Errorf("exit %d\n%s", code, buf.String())
 	}
 }

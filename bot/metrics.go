@@ -11,13 +11,18 @@ import (
 )
 
 // Metrics counts what the bot's pipelines do: incidents recorded,
-// notifications suppressed by mutes, Socket Mode reconnections. It is
+// notifications suppressed by mutes, Socket Mode reconnections, stats
+// samples taken for charts. It is
 // built against an injected registerer; a nil *Metrics counts nothing.
 type Metrics struct {
 	incidents    *prometheus.CounterVec
 	suppressed   *prometheus.CounterVec
 	reconnection prometheus.Counter
 	watcherSeen  *prometheus.GaugeVec
+
+	samples        *prometheus.CounterVec
+	sampleFailures *prometheus.CounterVec
+	sampleRounds   *prometheus.HistogramVec
 }
 
 // NewMetrics builds the bot's metrics and registers them with reg (nil:
@@ -44,9 +49,25 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "mfbot_watcher_last_event_timestamp_seconds",
 			Help: "When each watcher last heard from its source (Unix time): a Docker event or (re)connection, a freshness poll that the app or the database answered, a Prefect poll that the API answered; by source and environment.",
 		}, []string{"source", "env"}),
+		samples: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mfbot_stats_samples_total",
+			Help: "Container stats samples saved for charts (one per running service and round), by environment.",
+		}, []string{"env"}),
+		sampleFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mfbot_stats_sample_failures_total",
+			Help: "Stats sampling failures, by environment and stage: list (the engine's containers), stats (one container's), limits (one container's configured limits), store (saving a round).",
+		}, []string{"env", "stage"}),
+		// A round takes about 2 s (the engine's stats endpoint waits for
+		// two of its 1 s readings to compute CPU) and its calls are cut at
+		// 10 s: buckets from 0.1 s to 30 s.
+		sampleRounds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "mfbot_stats_sample_round_duration_seconds",
+			Help:    "How long a stats sampling round of an environment took, from listing its containers to saving their samples.",
+			Buckets: []float64{0.1, 0.25, 0.5, 1, 2, 5, 10, 30},
+		}, []string{"env"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.incidents, m.suppressed, m.reconnection, m.watcherSeen)
+		reg.MustRegister(m.incidents, m.suppressed, m.reconnection, m.watcherSeen, m.samples, m.sampleFailures, m.sampleRounds)
 	}
 	return m
 }
@@ -74,6 +95,39 @@ func (m *Metrics) WatcherSeen(source, env string, t time.Time) {
 		return
 	}
 	m.watcherSeen.WithLabelValues(source, env).Set(float64(t.UnixNano()) / 1e9)
+}
+
+// Stages of a stats sampling round, the stage label of its failures.
+const (
+	SampleStageList   = "list"
+	SampleStageStats  = "stats"
+	SampleStageLimits = "limits"
+	SampleStageStore  = "store"
+)
+
+// sampleRound records how long a sampling round of env took, whatever
+// its outcome.
+func (m *Metrics) sampleRound(env string, took time.Duration) {
+	if m == nil {
+		return
+	}
+	m.sampleRounds.WithLabelValues(env).Observe(took.Seconds())
+}
+
+// samplesSaved counts the samples a round of env saved.
+func (m *Metrics) samplesSaved(env string, n int) {
+	if m == nil {
+		return
+	}
+	m.samples.WithLabelValues(env).Add(float64(n))
+}
+
+// sampleFailed counts a failure of a sampling round of env at stage.
+func (m *Metrics) sampleFailed(env, stage string) {
+	if m == nil {
+		return
+	}
+	m.sampleFailures.WithLabelValues(env, stage).Inc()
 }
 
 func (m *Metrics) reconnected() {

@@ -23,6 +23,10 @@ type Purger interface {
 	// PurgeDeploys deletes the deploys recorded before olderThan that a
 	// later one superseded (the last one, drift's reference, stays).
 	PurgeDeploys(ctx context.Context, olderThan time.Time) (int, error)
+	// PurgeSamples deletes the container stats sampled before olderThan
+	// (the rings of services no longer configured: the others overwrite
+	// their own).
+	PurgeSamples(ctx context.Context, olderThan time.Time) (int, error)
 }
 
 // Retention defaults, for the zero fields of Retention.
@@ -34,7 +38,10 @@ const (
 	DefaultKeepDeliveries = 24 * time.Hour
 	// DefaultKeepDeploys: a year of release history (the last deploy of
 	// each environment and target is kept whatever its age).
-	DefaultKeepDeploys       = 365 * 24 * time.Hour
+	DefaultKeepDeploys = 365 * 24 * time.Hour
+	// DefaultKeepSamples: the stats ring's length, the longest --since of
+	// `stats <svc> --chart`.
+	DefaultKeepSamples       = 7 * 24 * time.Hour
 	DefaultRetentionInterval = time.Hour
 	DefaultRetentionTimeout  = time.Minute
 )
@@ -42,7 +49,8 @@ const (
 // Retention is the job that keeps the store small: every Interval it
 // purges the confirmations, thread targets and closed incidents older than
 // their keep duration, the Slack deliveries older than a day and the
-// superseded deploys older than a year. Zero
+// superseded deploys older than a year and the stats samples older than
+// a week. Zero
 // fields take the Default* values.
 type Retention struct {
 	Store Purger
@@ -105,9 +113,10 @@ func (r *Retention) pass(ctx context.Context) (confirmations, threadTargets, inc
 	incidents = purge("closed incidents", r.Store.PurgeIncidents, r.KeepClosedIncidents, DefaultKeepClosedIncidents)
 	deliveries := purge("Slack deliveries", r.Store.PurgeDeliveries, 0, DefaultKeepDeliveries)
 	deploys := purge("deploys", r.Store.PurgeDeploys, 0, DefaultKeepDeploys)
-	if confirmations+threadTargets+incidents+deliveries+deploys > 0 {
+	samples := purge("stats samples", r.Store.PurgeSamples, 0, DefaultKeepSamples)
+	if confirmations+threadTargets+incidents+deliveries+deploys+samples > 0 {
 		log.Info("retention: purged old rows", "confirmations", confirmations, "thread_targets", threadTargets, "closed_incidents", incidents,
-			"slack_deliveries", deliveries, "deploys", deploys)
+			"slack_deliveries", deliveries, "deploys", deploys, "stats_samples", samples)
 	}
 	return confirmations, threadTargets, incidents
 }

@@ -66,6 +66,10 @@ func (f *fakePurger) PurgeDeploys(_ context.Context, t time.Time) (int, error) {
 	return f.record("deploys", t)
 }
 
+func (f *fakePurger) PurgeSamples(_ context.Context, t time.Time) (int, error) {
+	return f.record("samples", t)
+}
+
 var _ Purger = (*store.Store)(nil)
 
 func TestRetentionCutoffsAreNowMinusKeep(t *testing.T) {
@@ -78,7 +82,7 @@ func TestRetentionCutoffsAreNowMinusKeep(t *testing.T) {
 	}{
 		{"defaults", Retention{}, map[string]time.Duration{
 			"confirmations": 24 * time.Hour, "thread targets": 30 * 24 * time.Hour, "incidents": 90 * 24 * time.Hour,
-			"deliveries": 24 * time.Hour, "deploys": 365 * 24 * time.Hour}},
+			"deliveries": 24 * time.Hour, "deploys": 365 * 24 * time.Hour, "samples": 7 * 24 * time.Hour}},
 		{"set", Retention{KeepConfirmations: time.Hour, KeepThreadTargets: 2 * time.Hour, KeepClosedIncidents: 3 * time.Hour},
 			map[string]time.Duration{"confirmations": time.Hour, "thread targets": 2 * time.Hour, "incidents": 3 * time.Hour}},
 	} {

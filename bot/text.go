@@ -49,6 +49,10 @@ func RenderText(rep reply.Reply) string {
 			b.WriteString(blk.Text)
 			b.WriteByte('\n')
 		case *reply.File:
+			if blk.Binary() {
+				fmt.Fprintf(&b, "--- %s (%d bytes, %s, not shown) ---\n%s\n", blk.Name, len(blk.Content), blk.MediaType, blk.Alt)
+				continue
+			}
 			fmt.Fprintf(&b, "--- %s (%d bytes) ---\n%s\n", blk.Name, len(blk.Content), blk.Content)
 		}
 	}

@@ -2,14 +2,17 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"mfbot/audit"
 	"mfbot/config"
 	"mfbot/freshness"
 	"mfbot/human"
+	"mfbot/incident"
 	"mfbot/mute"
 	"mfbot/pipeline"
 	"mfbot/reply"
@@ -17,6 +20,7 @@ import (
 
 // IncidentSummary is what `incidents` and `status` show of an incident.
 type IncidentSummary struct {
+	ID                  int64 // for `incident <id> report`
 	Env, Source, Target string
 	State               string // open, crash-looping, ...
 	FirstSeen, LastSeen time.Time
@@ -28,6 +32,30 @@ type IncidentSummary struct {
 // IncidentLister lists the open incidents (the incident store, through bot).
 type IncidentLister interface {
 	OpenIncidentSummaries(ctx context.Context) ([]IncidentSummary, error)
+}
+
+// IncidentReports reads what incident reports and the list of closed
+// incidents show: the incident store and the audit log (adapters/store).
+type IncidentReports interface {
+	// Incident returns the incident id (incident.ErrNotFound if none).
+	Incident(ctx context.Context, id int64) (*incident.Incident, error)
+	// ClosedIncidents returns at most limit incidents closed at or after
+	// since, the most recently closed first.
+	ClosedIncidents(ctx context.Context, since time.Time, limit int) ([]*incident.Incident, error)
+	// IncidentThreadPosts returns every post of the incident's thread,
+	// delivered or not, in order.
+	IncidentThreadPosts(ctx context.Context, id int64) ([]incident.ThreadPost, error)
+	// AuditAbout returns at most limit audit entries of env between from
+	// and to whose target is target or none, oldest first.
+	AuditAbout(ctx context.Context, env, target string, from, to time.Time, limit int) ([]audit.Entry, error)
+}
+
+// incidentReports is the catalogue's IncidentReports, or why there is none.
+func (c *Catalogue) incidentReports() (IncidentReports, error) {
+	if c.reports != nil {
+		return c.reports, nil
+	}
+	return nil, fmt.Errorf("incident reports need the store (MFBOT_STORE), which is not open")
 }
 
 // maxMute bounds a mute: a forgotten week-long silence is how outages go
@@ -63,6 +91,27 @@ func (c *Catalogue) mute(ctx context.Context, call *call) (reply.Reply, error) {
 	}, nil
 }
 
+// muteBeforeConfirm refuses, before any confirmation is asked, a mute or
+// an unmute that could not run: no store, an unknown target (with the
+// nearest name), a bad duration.
+func (c *Catalogue) muteBeforeConfirm(ctx context.Context, call *call) (reply.Reply, bool) {
+	var err error
+	switch {
+	case c.mutes == nil:
+		err = fmt.Errorf("mutes need the store (MFBOT_STORE), which is not open")
+	case call.verb.name == "mute":
+		_, _, _, err = c.muteArgs(ctx, call)
+	case len(call.args.Positional) > 1:
+		err = &UsageError{Msg: "unmute takes at most one service"}
+	case len(call.args.Positional) == 1:
+		_, err = c.muteTarget(ctx, call, call.args.Positional[0])
+	}
+	if err != nil {
+		return failure(call, err), false
+	}
+	return reply.Reply{}, true
+}
+
 // muteArgs reads and checks `<svc|check|flow|all> <duration> [reason words]`.
 func (c *Catalogue) muteArgs(ctx context.Context, call *call) (target string, d time.Duration, reason string, err error) {
 	pos := call.args.Positional
@@ -95,6 +144,9 @@ func checkMuteTarget(env config.Environment, raw string) error {
 	if _, ok := env.Service(target); ok || target == mute.All || target == dockerEngineTarget || slices.Contains(muteChecks, target) {
 		return nil
 	}
+	if suggestion := closestName(raw, slices.Concat(env.ServiceNames(), muteChecks, []string{dockerEngineTarget, mute.All})); suggestion != "" {
+		return &UsageError{Msg: fmt.Sprintf("Unknown service or check %q (did you mean %s?).", raw, suggestion)}
+	}
 	return &UsageError{Msg: fmt.Sprintf("Unknown service or check %q. Services: %s. Checks: %s. Or %s, or all.",
 		raw, strings.Join(env.ServiceNames(), ", "), strings.Join(muteChecks, ", "), dockerEngineTarget)}
 }
@@ -102,6 +154,8 @@ func checkMuteTarget(env config.Environment, raw string) error {
 func parseMuteDuration(s string) (time.Duration, error) {
 	d, err := config.ParseDuration(s)
 	switch {
+	case errors.Is(err, config.ErrDurationOutOfRange):
+		return 0, fmt.Errorf("a mute may not exceed 7d")
 	case err != nil:
 		return 0, err
 	case d <= 0:
@@ -139,8 +193,14 @@ func (c *Catalogue) unmute(ctx context.Context, call *call) (reply.Reply, error)
 }
 
 // incidentsVerb answers `incidents`: open incidents of every environment
-// and the active mutes.
-func (c *Catalogue) incidentsVerb(ctx context.Context, _ *call) (reply.Reply, error) {
+// and the active mutes; with --closed, the incidents closed recently.
+func (c *Catalogue) incidentsVerb(ctx context.Context, call *call) (reply.Reply, error) {
+	if call.args.Bools["closed"] {
+		return c.closedIncidents(ctx, call)
+	}
+	if call.args.Has("since") {
+		return reply.Reply{}, &UsageError{Msg: "--since goes with --closed, e.g. `incidents --closed --since 3d`."}
+	}
 	if c.incidents == nil || c.mutes == nil {
 		return reply.Reply{}, fmt.Errorf("incidents need the store (MFBOT_STORE) and the watchers of `mfbot run`")
 	}
@@ -157,7 +217,7 @@ func (c *Catalogue) incidentsVerb(ctx context.Context, _ *call) (reply.Reply, er
 	if len(open) == 0 {
 		blocks = append(blocks, &reply.Text{Text: "No open incident."})
 	} else {
-		t := &reply.Table{Header: []string{"env", "target", "state", "since", "count", "exit", "muted"}}
+		t := &reply.Table{Header: []string{"id", "env", "target", "state", "since", "count", "exit", "muted"}}
 		for _, inc := range open {
 			muted := ""
 			if mute.Covering(mutes, inc.Env, inc.Target, now) {
@@ -170,7 +230,7 @@ func (c *Catalogue) incidentsVerb(ctx context.Context, _ *call) (reply.Reply, er
 			if inc.OOM {
 				exit += " OOM"
 			}
-			t.Rows = append(t.Rows, []string{inc.Env, inc.Source + "/" + inc.Target, inc.State, human.Duration(now.Sub(inc.FirstSeen)) + " ago", fmt.Sprint(inc.Count), strings.TrimSpace(exit), muted})
+			t.Rows = append(t.Rows, []string{fmt.Sprint(inc.ID), inc.Env, inc.Source + "/" + inc.Target, inc.State, human.Duration(now.Sub(inc.FirstSeen)) + " ago", fmt.Sprint(inc.Count), strings.TrimSpace(exit), muted})
 		}
 		blocks = append(blocks, t)
 	}
@@ -185,6 +245,7 @@ func (c *Catalogue) incidentsVerb(ctx context.Context, _ *call) (reply.Reply, er
 		}
 		blocks = append(blocks, t)
 	}
+	blocks = append(blocks, &reply.Text{Text: "`incident <id> report` writes an incident's report; `incidents --closed` lists those closed recently."})
 	return reply.Reply{Status: reply.StatusOK, Title: fmt.Sprintf("%d open incident(s), %d active mute(s)", len(open), len(mutes)), Blocks: blocks}, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"mfbot/audit"
 	"mfbot/config"
@@ -39,6 +40,9 @@ type Environment struct {
 	Pipeline pipeline.API
 	// Registry lists the tags of image repositories (`versions`).
 	Registry TagLister
+	// Positions counts the positions received over time (`health
+	// --chart`); nil when no database is configured.
+	Positions PositionCounter
 }
 
 // AppProbe reads the MonitorFish backend's own HTTP endpoints.
@@ -85,6 +89,10 @@ type Options struct {
 	// nil: mute, unmute and incidents say they need the store.
 	Mutes     mute.Store
 	Incidents IncidentLister
+	// Reports reads closed incidents, their threads and the audit log
+	// (`incident <id> report`, `incidents --closed`); nil: they say they
+	// need the store.
+	Reports IncidentReports
 	// ConfirmTTL is how long a confirmation stays valid (default 2 min).
 	ConfirmTTL time.Duration
 	// Now is the clock (tests); default time.Now.
@@ -96,6 +104,11 @@ type Options struct {
 	Releases release.Store
 	// Announcer announces deploys in the alert channel; nil: not announced.
 	Announcer Announcer
+	// Charts draws charts (--chart); nil: charts are not available.
+	Charts ChartRenderer
+	// Samples reads the sampled container stats (`stats <svc> --chart`);
+	// nil: no history is kept.
+	Samples SampleReader
 }
 
 // Catalogue runs commands against the configured environments.
@@ -116,6 +129,9 @@ type Catalogue struct {
 	metrics       *Metrics
 	releases      release.Store
 	announcer     Announcer
+	charts        ChartRenderer
+	samples       SampleReader
+	reports       IncidentReports
 }
 
 // New builds the catalogue. Every configured environment must be given.
@@ -130,7 +146,7 @@ func New(cfg *config.Config, envs []*Environment, opts Options) (*Catalogue, err
 	c := &Catalogue{cfg: cfg, envs: map[string]*Environment{}, redactor: redactor, log: opts.Log,
 		groups: opts.Groups, audit: opts.Audit, confirmations: opts.Confirmations, mutes: opts.Mutes, incidents: opts.Incidents,
 		confirmTTL: opts.ConfirmTTL, now: opts.Now, metrics: opts.Metrics,
-		releases: opts.Releases, announcer: opts.Announcer}
+		releases: opts.Releases, announcer: opts.Announcer, charts: opts.Charts, samples: opts.Samples, reports: opts.Reports}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -329,12 +345,9 @@ func (c *Catalogue) parse(req Request) (*call, reply.Reply, bool) {
 	}
 	v, rest := c.lookupVerb(tokens)
 	if v == nil {
-		if family := c.verbsUnder(tokens[0]); len(family) > 0 {
-			return nil, usageReply(nil, fmt.Sprintf("%s what? %s.", strings.ToLower(tokens[0]), strings.Join(usages(family), " · "))), false
-		}
-		return nil, usageReply(nil, fmt.Sprintf("Unknown command %q. Commands: %s.", tokens[0], strings.Join(c.verbNames(), ", "))), false
+		return nil, usageReply(nil, c.unknownCommandMessage(tokens)), false
 	}
-	args, err := ParseFlags(rest, v.flags)
+	args, err := ParseFlags(rest, v.flags, c.now())
 	if err != nil {
 		return nil, usageReply(v, err.Error()), false
 	}
@@ -363,7 +376,7 @@ func (c *Catalogue) parse(req Request) (*call, reply.Reply, bool) {
 		}
 		svc, ok := env.Config.Service(strings.ToLower(svcName))
 		if !ok {
-			return nil, usageReply(v, fmt.Sprintf("Unknown service %q. Services: %s.", svcName, strings.Join(env.Config.ServiceNames(), ", "))), false
+			return nil, usageReply(v, unknownNameMessage("service", svcName, "Services", env.Config.ServiceNames())), false
 		}
 		cl.service = &svc
 	}
@@ -371,10 +384,21 @@ func (c *Catalogue) parse(req Request) (*call, reply.Reply, bool) {
 }
 
 // pickEnvironment consumes a leading environment name, or falls back to the
-// context's environment, then the default one.
+// context's environment, then the default one. A first word that is no
+// command, followed by a command, was meant as an environment (`prod logs
+// app` where only local is configured): it is refused as one.
 func (c *Catalogue) pickEnvironment(tokens []string, def *reply.Target) (*Environment, []string, reply.Reply, bool) {
-	if e, ok := c.envs[strings.ToLower(tokens[0])]; ok && c.verbs[strings.ToLower(tokens[0])] == nil {
+	first := strings.ToLower(tokens[0])
+	if e, ok := c.envs[first]; ok && c.verbs[first] == nil {
 		return e, tokens[1:], reply.Reply{}, true
+	}
+	if len(tokens) > 1 && !c.isCommandWord(first) && c.startsWithCommand(tokens[1:]) {
+		// A typo of a command followed by a word that happens to be one
+		// (`hlep logs`) is a command, unless it is as close to an environment.
+		envs := c.environmentNames()
+		if closestName(first, envs) != "" || closestName(first, c.commandWords()) == "" {
+			return nil, nil, usageReply(nil, unknownNameMessage("environment", tokens[0], "Environments", envs)), false
+		}
 	}
 	if def != nil {
 		if e, ok := c.envs[def.Env]; ok {
@@ -390,6 +414,73 @@ func (c *Catalogue) pickEnvironment(tokens []string, def *reply.Target) (*Enviro
 		return nil, nil, usageReply(nil, "No environment is configured."), false
 	}
 	return e, tokens, reply.Reply{}, true
+}
+
+// unknownCommandMessage refuses a command line whose first words name no
+// verb, suggesting the nearest one: `lgos app` → logs, `flow rn x` →
+// flow run.
+func (c *Catalogue) unknownCommandMessage(tokens []string) string {
+	word := strings.ToLower(tokens[0])
+	if family := c.verbsUnder(word); len(family) > 0 {
+		if len(tokens) > 1 {
+			if second := closestName(tokens[1], secondWords(family)); second != "" {
+				return fmt.Sprintf("Unknown command %q (did you mean %s %s?).", word+" "+tokens[1], word, second)
+			}
+		}
+		return fmt.Sprintf("%s what? %s.", word, strings.Join(usages(family), " · "))
+	}
+	suggestion := closestName(tokens[0], c.commandWords())
+	if suggestion == "" {
+		return fmt.Sprintf("Unknown command %q. Commands: %s.", tokens[0], strings.Join(c.verbNames(), ", "))
+	}
+	// `flwo run x`: the whole verb, when the next word completes it.
+	if len(tokens) > 1 && c.verbs[suggestion+" "+strings.ToLower(tokens[1])] != nil {
+		suggestion += " " + strings.ToLower(tokens[1])
+	}
+	return fmt.Sprintf("Unknown command %q (did you mean %s?).", tokens[0], suggestion)
+}
+
+// commandWords are the words a command may start with: the one-word verbs
+// and the first words of the two-word ones (flow, pipeline, run, ...).
+func (c *Catalogue) commandWords() []string {
+	var words []string
+	for _, name := range c.verbNames() {
+		first, _, _ := strings.Cut(name, " ")
+		if !slices.Contains(words, first) {
+			words = append(words, first)
+		}
+	}
+	return words
+}
+
+// isCommandWord tells whether word starts a command: a verb, or the first
+// word of a two-word verb.
+func (c *Catalogue) isCommandWord(word string) bool {
+	return c.verbs[strings.ToLower(word)] != nil || len(c.verbsUnder(word)) > 0
+}
+
+// startsWithCommand tells whether tokens start with a verb or a verb family.
+func (c *Catalogue) startsWithCommand(tokens []string) bool {
+	v, _ := c.lookupVerb(tokens)
+	return v != nil || len(c.verbsUnder(tokens[0])) > 0
+}
+
+// environmentNames lists the configured environments in configuration order.
+func (c *Catalogue) environmentNames() []string {
+	names := make([]string, 0, len(c.cfg.Environments))
+	for _, e := range c.cfg.Environments {
+		names = append(names, e.Name)
+	}
+	return names
+}
+
+// secondWords are the second words of two-word verbs (flow run → run).
+func secondWords(verbs []*verb) []string {
+	words := make([]string, len(verbs))
+	for i, v := range verbs {
+		_, words[i], _ = strings.Cut(v.name, " ")
+	}
+	return words
 }
 
 // lookupVerb finds the verb a command starts with, two words ("flow
@@ -436,12 +527,19 @@ func (c *Catalogue) verbNames() []string {
 // environment, verb, target and flags, so a click runs exactly what was shown.
 func (c *Catalogue) canonical(call *call) string {
 	parts := []string{call.env.Config.Name, call.verb.name}
+	var positional []string
 	if call.service != nil {
-		parts = append(parts, call.service.Name)
+		positional = []string{call.service.Name}
 	} else {
 		for _, p := range call.args.Positional {
-			parts = append(parts, quoteIfNeeded(p))
+			positional = append(positional, quoteIfNeeded(p))
 		}
+	}
+	// An argument that reads as a flag (`mute app 1h -- --force`) comes
+	// after the flags and a --, as the user had to type it.
+	afterFlags := slices.ContainsFunc(call.args.Positional, parseReadsAsFlag)
+	if !afterFlags {
+		parts = append(parts, positional...)
 	}
 	for _, f := range call.verb.flags {
 		if !call.args.Has(f.Name) {
@@ -460,16 +558,32 @@ func (c *Catalogue) canonical(call *call) string {
 			parts = append(parts, "--"+f.Name+"="+quoteIfNeeded(call.args.Strings[f.Name]))
 		case FlagRegexp:
 			parts = append(parts, "--"+f.Name+"="+quoteIfNeeded(call.args.Regexps[f.Name].String()))
+		case FlagInstant:
+			// A duration stays relative to when the command runs; a time
+			// is written in UTC, which reads back as the same instant.
+			instant := call.args.Instants[f.Name]
+			value := instant.Ago.String()
+			if !instant.At.IsZero() {
+				value = parseFormatTime(instant.At)
+			}
+			parts = append(parts, "--"+f.Name+"="+value)
 		}
+	}
+	if afterFlags {
+		parts = append(append(parts, "--"), positional...)
 	}
 	return strings.Join(parts, " ")
 }
 
+// quoteIfNeeded quotes a word that Tokenize would otherwise split or
+// unquote, Slack's typographic quotes included.
 func quoteIfNeeded(s string) string {
-	if s != "" && !strings.ContainsAny(s, " \t\"'\\") {
+	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || r == '\\' || parseIsDoubleQuote(r) || parseIsSingleQuote(r)
+	}) {
 		return s
 	}
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "“", `\“`, "”", `\”`).Replace(s) + `"`
 }
 
 func (c *Catalogue) confirmPrompt(call *call) string {

@@ -484,3 +484,279 @@ func TestStatusCountsIncidentsAndMutes(t *testing.T) {
 		t.Fatalf("status:\n%s", out)
 	}
 }
+
+// watchedEngine counts every read of the engine, on top of the mutations
+// recordingEngine records: a usage error must not even list containers.
+type watchedEngine struct {
+	loggingEngine
+	reads  int
+	events []time.Time // the since of each Events call
+}
+
+func (e *watchedEngine) Containers(ctx context.Context) ([]containers.Container, error) {
+	e.reads++
+	return e.loggingEngine.Containers(ctx)
+}
+
+func (e *watchedEngine) Inspect(ctx context.Context, id string) (containers.ContainerDetails, error) {
+	e.reads++
+	return e.loggingEngine.Inspect(ctx, id)
+}
+
+func (e *watchedEngine) Logs(ctx context.Context, id string, q containers.LogQuery, sink func(containers.LogLine) error) error {
+	e.reads++
+	return e.loggingEngine.Logs(ctx, id, q, sink)
+}
+
+func (e *watchedEngine) Events(_ context.Context, since time.Time, _ []string) ([]containers.Event, error) {
+	e.reads++
+	e.events = append(e.events, since)
+	return nil, nil
+}
+
+// watchedNow is the clock of the catalogues over a watchedEngine.
+var watchedNow = time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+
+func watchedCatalogue(t *testing.T, yaml string) (*Catalogue, *watchedEngine) {
+	t.Helper()
+	cfg := loadConfig(t, yaml)
+	engine := &watchedEngine{loggingEngine: loggingEngine{recordingEngine: recordingEngine{containers: []containers.Container{
+		{ID: "a1", Name: "remote_app_1", State: "running", Image: "repo/app:v1"},
+		{ID: "d1", Name: "remote_db_1", State: "running", Image: "postgis:11"},
+	}}}}
+	var envs []*Environment
+	for _, e := range cfg.Environments {
+		envs = append(envs, &Environment{Config: e, Docker: engine})
+	}
+	c, err := New(cfg, envs, Options{Now: func() time.Time { return watchedNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, engine
+}
+
+// usageMessage is a usage reply's message without its usage line.
+func usageMessage(rep Reply) string {
+	for _, b := range rep.Blocks {
+		if text, ok := b.(*Text); ok {
+			message, _, _ := strings.Cut(text.Text, "\nUsage: ")
+			return message
+		}
+	}
+	return ""
+}
+
+// Every usage error that rejects a name suggests the nearest valid one,
+// or lists them when none is close; nothing runs, nothing is read.
+func TestUsageErrorsSuggestTheNearestName(t *testing.T) {
+	single, singleEngine := watchedCatalogue(t, "environments:\n  local: {}\n")
+	two, twoEngine := watchedCatalogue(t, "environments:\n  prod: {}\n  local: {}\n")
+	for _, tc := range []struct {
+		c    *Catalogue
+		line string
+		want string
+	}{
+		// Environments: a first word that is no command, before a command.
+		{single, "prod logs app", `Unknown environment "prod". Environments: local.`},
+		{single, "prod flow run logbook", `Unknown environment "prod". Environments: local.`},
+		{single, "staging help", `Unknown environment "staging". Environments: local.`},
+		{two, "prdo logs app", `Unknown environment "prdo" (did you mean prod?).`},
+		{two, "PRDO status", `Unknown environment "PRDO" (did you mean prod?).`},
+		{two, "lcoal restart app", `Unknown environment "lcoal" (did you mean local?).`},
+		// A typo of a command before a word that happens to be one is a command.
+		{single, "hlep logs", `Unknown command "hlep" (did you mean help?).`},
+		// Commands.
+		{single, "lgos app", `Unknown command "lgos" (did you mean logs?).`},
+		{single, "restrat app", `Unknown command "restrat" (did you mean restart?).`},
+		{single, "stauts", `Unknown command "stauts" (did you mean status?).`},
+		{single, "flow rn x", `Unknown command "flow rn" (did you mean flow run?).`},
+		{single, "run lgos 6f1c2a9e", `Unknown command "run lgos" (did you mean run logs?).`},
+		{single, "flwo run x", `Unknown command "flwo" (did you mean flow run?).`},
+		{single, "flwo", `Unknown command "flwo" (did you mean flow?).`},
+		{single, "prune imgaes", `Unknown command "prune imgaes" (did you mean prune images?).`},
+		{two, "prod lgos app", `Unknown command "lgos" (did you mean logs?).`},
+		{single, "flow xyz", "flow what? flow pause <flow> · flow resume <flow> · flow run <flow>."},
+		{single, "frobnicate", `Unknown command "frobnicate". Commands: `},
+		// Services and flags.
+		{single, "logs ap", `Unknown service "ap" (did you mean app?).`},
+		{single, "logs APPP", `Unknown service "APPP" (did you mean app?).`},
+		{single, "restart web", `Unknown service "web". Services: app, db, geoserver, pipeline-server, pipeline-flows.`},
+		{single, "logs app --tial 5", "unknown flag --tial (did you mean --tail?)"},
+		{single, "logs app --sicne 5m", "unknown flag --sicne (did you mean --since?)"},
+		// help.
+		{single, "help lgos", `No command "lgos" (did you mean logs?).`},
+		{single, "help flow rn", `No command "flow rn" (did you mean flow run?).`},
+		{single, "help frob", `No command "frob". Commands: `},
+		// The verbs that read their own names.
+		{single, "db stauts", `Unknown db command "stauts" (did you mean status?).`},
+		{single, "db tabels", `Unknown db command "tabels" (did you mean tables?).`},
+		{single, "db foo", `Unknown db command "foo". db commands: status, tables, activity.`},
+	} {
+		rep := tc.c.Run(context.Background(), Request{Line: tc.line, User: "U1", Via: ViaConsole, Confirmed: true})
+		if got := usageMessage(rep); rep.Status != StatusUsage || !strings.HasPrefix(got, tc.want) || (!strings.HasSuffix(tc.want, ": ") && got != tc.want) {
+			t.Errorf("%q: %s %q\nwant usage %q", tc.line, rep.Status, got, tc.want)
+		}
+	}
+	for name, engine := range map[string]*watchedEngine{"single": singleEngine, "two": twoEngine} {
+		if engine.reads != 0 || len(engine.mutations) != 0 || len(engine.queries) != 0 {
+			t.Errorf("%s: bad input read the engine %d times, ran %v", name, engine.reads, engine.mutations)
+		}
+	}
+}
+
+// The pipeline, deploy, versions and mute refuse their names the same way.
+func TestVerbArgumentsSuggestTheNearestName(t *testing.T) {
+	ctx := context.Background()
+	c, engine, _ := prefectCatalogue(t, nil)
+	for line, want := range map[string]string{
+		"pipeline status sever":      `Unknown part of the pipeline "sever" (did you mean server?).`,
+		"pipeline start flwos":       `Unknown part of the pipeline "flwos" (did you mean flows?).`,
+		"pipeline stop web":          `Which part of the pipeline? server or flows (both when omitted), got "web".`,
+		"mute ap 1h":                 `Unknown service or check "ap" (did you mean app?).`,
+		"mute positions-recieved 2h": `Unknown service or check "positions-recieved" (did you mean positions-received?).`,
+		"unmute al":                  `Unknown service or check "al" (did you mean all?).`,
+		"mute app 9999d":             "a mute may not exceed 7d",
+		"mute zzz 1h":                `Unknown service or check "zzz". Services: `,
+	} {
+		// mute checks its target once confirmed: in the console, right away.
+		requests := []Request{confirmedInConsole(line)}
+		if strings.HasPrefix(line, "pipeline") {
+			requests = append(requests, byOperator(line))
+		}
+		for _, req := range requests {
+			rep := c.Run(ctx, req)
+			if got := usageMessage(rep); rep.Status != StatusUsage || rep.Confirm != nil || !strings.HasPrefix(got, want) || (!strings.HasSuffix(want, ": ") && got != want) {
+				t.Errorf("%q via %s: %s %q\nwant usage %q", line, req.Via, rep.Status, got, want)
+			}
+		}
+	}
+	if len(engine.mutations) > 0 {
+		t.Errorf("ran %v", engine.mutations)
+	}
+
+	deploy, deployEngine, _ := deployCatalogue(t)
+	for line, want := range map[string]string{
+		"deploy v2 ap":       `Unknown deploy target "ap" (did you mean app?).`,
+		"deploy v2 pipelien": `Unknown deploy target "pipelien" (did you mean pipeline?).`,
+		"deploy v2 database": `deploy what? "database": say app, pipeline or all.`,
+	} {
+		rep := deploy.Run(ctx, Request{Line: line, User: "UOPS", Via: ViaConsole})
+		if got := usageMessage(rep); rep.Status != StatusUsage || got != want {
+			t.Errorf("%q: %s %q\nwant usage %q", line, rep.Status, got, want)
+		}
+	}
+	if len(deployEngine.log) != 0 {
+		t.Errorf("deploy used the engine: %v", deployEngine.log)
+	}
+
+	cfg := loadConfig(t, "environments:\n  prod: {}\n")
+	registry := &countingRegistry{}
+	versions, err := New(cfg, []*Environment{{Config: cfg.Environments[0], Docker: &recordingEngine{}, Registry: registry}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line, want := range map[string]string{
+		"versions ap":      `Unknown service "ap" (did you mean app?).`,
+		"versions pipelne": `Unknown service "pipelne" (did you mean pipeline?).`,
+		"versions nosuch":  `Unknown service "nosuch". Services: `,
+	} {
+		rep := versions.Run(ctx, Request{Line: line, User: "U1", Via: ViaConsole})
+		if got := usageMessage(rep); rep.Status != StatusUsage || !strings.HasPrefix(got, want) || (!strings.HasSuffix(want, ": ") && got != want) {
+			t.Errorf("%q: %s %q\nwant usage %q", line, rep.Status, got, want)
+		}
+	}
+	if registry.calls != 0 {
+		t.Errorf("versions asked the registry %d times", registry.calls)
+	}
+}
+
+// countingRegistry is a TagLister that counts its calls.
+type countingRegistry struct{ calls int }
+
+func (r *countingRegistry) Tags(context.Context, string) ([]string, error) {
+	r.calls++
+	return nil, errors.New("no registry in this test")
+}
+
+// --since and --until take docker's absolute forms as well as durations;
+// past the limit, or in the wrong order, nothing is read.
+func TestLogsWindowFromDurationsAndTimes(t *testing.T) {
+	c, engine := watchedCatalogue(t, "environments:\n  prod: {}\n")
+	for _, tc := range []struct {
+		line         string
+		since, until time.Time
+	}{
+		{"logs app --since 30m", watchedNow.Add(-30 * time.Minute), time.Time{}},
+		{"logs app --since 2h --until 1h", watchedNow.Add(-2 * time.Hour), watchedNow.Add(-time.Hour)},
+		{"logs app --since 2026-12-04T10:00", time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC), time.Time{}},
+		{"logs app --since 2026-12-04T10:00:00+01:00 --until 2026-12-04T09:30:00Z", time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC), time.Date(2026, 12, 4, 9, 30, 0, 0, time.UTC)},
+		{`logs app --since "2026-12-04 10:00" --until 30m`, time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC), watchedNow.Add(-30 * time.Minute)},
+		{"logs app --since 2026-12-04 --until 2026-12-04T00:00:00.5Z", time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 4, 0, 0, 0, 5e8, time.UTC)},
+		{"logs app --until 2026-12-05T10:00:00-03:00", time.Time{}, time.Date(2026, 12, 5, 13, 0, 0, 0, time.UTC)},
+	} {
+		engine.queries = nil
+		rep := c.Run(context.Background(), Request{Line: tc.line, User: "U1", Via: ViaConsole})
+		if rep.Status != StatusOK || len(engine.queries) != 1 {
+			t.Errorf("%q: %s, %d queries\n%s", tc.line, rep.Status, len(engine.queries), replyText(rep))
+			continue
+		}
+		if q := engine.queries[0]; !q.Since.Equal(tc.since) || !q.Until.Equal(tc.until) {
+			t.Errorf("%q: since %v until %v, want %v and %v", tc.line, q.Since, q.Until, tc.since, tc.until)
+		}
+	}
+
+	engine.queries, engine.reads = nil, 0
+	for line, want := range map[string]string{
+		"logs app --since 9999d":                                        "--since: at most 7d",
+		"logs app --since 99999999d":                                    "--since: at most 7d",
+		"logs app --until 8d":                                           "--until: at most 7d",
+		"logs app --since 2026-11-28T11:00":                             "--since: at most 7d ago, got 2026-11-28T11:00:00Z",
+		"logs app --since 2026-12-04T25:00":                             `--since: bad time "2026-12-04T25:00": use 2026-12-04T10:00 (UTC), 2026-12-04T10:00:00+01:00 or 2026-12-04`,
+		"logs app --since 1h --until 2h":                                "--until must be after --since (--since 1h ago, --until 2h ago)",
+		"logs app --since 1h --until 1h":                                "--until must be after --since (--since 1h ago, --until 1h ago)",
+		"logs app --since 2026-12-04T10:00 --until 2026-12-04T09:59:59": "--until must be after --since (--since 2026-12-04T10:00:00Z, --until 2026-12-04T09:59:59Z)",
+		"logs app --since 30m --until 2026-12-05T11:00:00Z":             "--until must be after --since (--since 30m ago, --until 2026-12-05T11:00:00Z)",
+		"events --since 8d":                                             "--since: at most 7d",
+		"events --since 2026-11-01":                                     "--since: at most 7d ago, got 2026-11-01T00:00:00Z",
+	} {
+		rep := c.Run(context.Background(), Request{Line: line, User: "U1", Via: ViaConsole})
+		if got := usageMessage(rep); rep.Status != StatusUsage || got != want {
+			t.Errorf("%q: %s %q\nwant usage %q", line, rep.Status, got, want)
+		}
+	}
+	if engine.reads != 0 || len(engine.queries) != 0 || len(engine.events) != 0 {
+		t.Errorf("bad windows read the engine %d times", engine.reads)
+	}
+}
+
+// events --since takes a duration or a time, 1h back by default.
+func TestEventsSinceDurationOrTime(t *testing.T) {
+	c, engine := watchedCatalogue(t, "environments:\n  prod: {}\n")
+	for line, want := range map[string]struct {
+		since time.Time
+		title string
+	}{
+		"events":                                {watchedNow.Add(-time.Hour), "No events of the stack in the last 1 h"},
+		"events --since 6h":                     {watchedNow.Add(-6 * time.Hour), "No events of the stack in the last 6 h"},
+		"events --since 2026-12-04T10:00+01:00": {time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC), "No events of the stack since 2026-12-04 09:00:00 UTC"},
+	} {
+		engine.events = nil
+		rep := c.Run(context.Background(), Request{Line: line, User: "U1", Via: ViaConsole})
+		if rep.Status != StatusOK || rep.Title != want.title || len(engine.events) != 1 || !engine.events[0].Equal(want.since) {
+			t.Errorf("%q: %s %q since %v, want %q since %v", line, rep.Status, rep.Title, engine.events, want.title, want.since)
+		}
+	}
+}
+
+// help logs shows the absolute form of --since and --until.
+func TestHelpLogsMentionsAbsoluteTimes(t *testing.T) {
+	c, _ := watchedCatalogue(t, "environments:\n  prod: {}\n")
+	for _, line := range []string{"help logs", "help events"} {
+		out := replyText(c.Run(context.Background(), Request{Line: line, User: "U1", Via: ViaConsole}))
+		for _, want := range []string{"D|TIME", "2026-12-04T10:00", "RFC 3339", "at most 7d back"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s lacks %q:\n%s", line, want, out)
+			}
+		}
+	}
+}

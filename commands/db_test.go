@@ -268,7 +268,7 @@ func TestDbBadInputIsAUsageErrorListingTheSubCommands(t *testing.T) {
 		"db foo":                 `Unknown db command "foo". db commands: status, tables, activity.`,
 		"db status now":          `db status takes no argument, got "now".`,
 		"db tables --over 5s":    "--over applies to db activity only.",
-		"db activity --over 2d":  "--over may not exceed",
+		"db activity --over 2d":  "--over: at most 1d",
 		"db activity --over abc": "--over",
 	} {
 		rep, out := runAs(c, line)

@@ -160,7 +160,22 @@ const (
 	FlagDuration                 // --since 30m (config.ParseDuration: 30s, 15m, 2h, 1d, 1h30m)
 	FlagString                   // --to sha256:...
 	FlagRegexp                   // --grep 'ERROR|WARN' (at most 256 bytes)
+	FlagInstant                  // --since 30m or --since 2026-12-04T10:00: a duration back from now, or a time
 )
+
+// Instant is a FlagInstant's value: Ago back from now, or At (UTC unless an offset was given).
+type Instant struct {
+	Ago time.Duration
+	At  time.Time
+}
+
+// Time resolves the instant against now.
+func (i Instant) Time(now time.Time) time.Time {
+	if !i.At.IsZero() {
+		return i.At
+	}
+	return now.Add(-i.Ago)
+}
 
 // FlagSpec describes one flag a command accepts.
 type FlagSpec struct {
@@ -171,7 +186,8 @@ type FlagSpec struct {
 	// Unit names what a FlagInt counts ("lines"), for error messages:
 	// `--tail wants a number of lines, got "abc"`.
 	Unit string
-	// MaxDuration bounds a FlagDuration (0 = none).
+	// MaxDuration bounds a FlagDuration, and how far back a FlagInstant
+	// reaches (0 = none).
 	MaxDuration time.Duration
 	Help        string // one line, for help and usage
 }
@@ -185,6 +201,7 @@ type Args struct {
 	Durations  map[string]time.Duration
 	Strings    map[string]string
 	Regexps    map[string]*regexp.Regexp
+	Instants   map[string]Instant
 }
 
 // Has tells whether the flag was given (--stderr=false counts as given).
@@ -201,7 +218,10 @@ func (a Args) Has(name string) bool {
 	if _, ok := a.Strings[name]; ok {
 		return true
 	}
-	_, ok := a.Regexps[name]
+	if _, ok := a.Regexps[name]; ok {
+		return true
+	}
+	_, ok := a.Instants[name]
 	return ok
 }
 
@@ -212,8 +232,9 @@ func (a Args) Has(name string) bool {
 // is accepted as --. Flag names are matched case-insensitively. A value may
 // start with a single dash (`--grep -v`, `--tail -5` is then out of bounds);
 // a token starting with -- is a flag, never a value (use --grep=--x).
-// Every error is a *UsageError.
-func ParseFlags(tokens []string, specs []FlagSpec) (Args, error) {
+// now is the caller's clock: how far back an absolute FlagInstant reaches
+// is checked against it. Every error is a *UsageError.
+func ParseFlags(tokens []string, specs []FlagSpec, now time.Time) (Args, error) {
 	args := Args{
 		Positional: []string{},
 		Bools:      map[string]bool{},
@@ -221,6 +242,7 @@ func ParseFlags(tokens []string, specs []FlagSpec) (Args, error) {
 		Durations:  map[string]time.Duration{},
 		Strings:    map[string]string{},
 		Regexps:    map[string]*regexp.Regexp{},
+		Instants:   map[string]Instant{},
 	}
 	flagsEnded := false
 	for i := 0; i < len(tokens); i++ {
@@ -231,7 +253,7 @@ func ParseFlags(tokens []string, specs []FlagSpec) (Args, error) {
 		}
 		body, isFlag := parseFlagBody(token)
 		if !isFlag {
-			if len(token) > 1 && token[0] == '-' && parseIsASCIILetter(token[1]) {
+			if parseReadsAsFlag(token) {
 				return Args{}, parseOneDashError(token, specs)
 			}
 			args.Positional = append(args.Positional, token)
@@ -277,7 +299,7 @@ func ParseFlags(tokens []string, specs []FlagSpec) (Args, error) {
 		if strings.TrimSpace(value) == "" {
 			return Args{}, usageErrorf("%s needs %s, got an empty value", flag, parseValueDescription(spec))
 		}
-		if err := parseFlagValue(&args, spec, flag, value); err != nil {
+		if err := parseFlagValue(&args, spec, flag, value, now); err != nil {
 			return Args{}, err
 		}
 	}
@@ -285,7 +307,7 @@ func ParseFlags(tokens []string, specs []FlagSpec) (Args, error) {
 }
 
 // parseFlagValue checks value and stores it in the map of its kind.
-func parseFlagValue(args *Args, spec *FlagSpec, flag, value string) error {
+func parseFlagValue(args *Args, spec *FlagSpec, flag, value string, now time.Time) error {
 	switch spec.Kind {
 	case FlagInt:
 		n, err := strconv.Atoi(value)
@@ -303,14 +325,17 @@ func parseFlagValue(args *Args, spec *FlagSpec, flag, value string) error {
 		}
 		args.Ints[spec.Name] = n
 	case FlagDuration:
-		d, err := config.ParseDuration(value)
+		d, err := parseBoundedDuration(spec, flag, value)
 		if err != nil {
-			return usageErrorf("%s: %v", flag, err)
-		}
-		if spec.MaxDuration > 0 && d > spec.MaxDuration {
-			return usageErrorf("%s may not exceed %s", flag, parseFormatDuration(spec.MaxDuration))
+			return err
 		}
 		args.Durations[spec.Name] = d
+	case FlagInstant:
+		instant, err := parseInstant(spec, flag, value, now)
+		if err != nil {
+			return err
+		}
+		args.Instants[spec.Name] = instant
 	case FlagRegexp:
 		if len(value) > parseMaxRegexpBytes {
 			return usageErrorf("%s: regular expression too long (%d bytes, at most %d)", flag, len(value), parseMaxRegexpBytes)
@@ -326,6 +351,96 @@ func parseFlagValue(args *Args, spec *FlagSpec, flag, value string) error {
 		return usageErrorf("%s: unsupported flag kind %d", flag, spec.Kind)
 	}
 	return nil
+}
+
+// parseBoundedDuration reads a duration within spec.MaxDuration; past it,
+// however large (99999999d), the error is the bound, not "bad duration".
+func parseBoundedDuration(spec *FlagSpec, flag, value string) (time.Duration, error) {
+	d, err := config.ParseDuration(value)
+	tooLong := errors.Is(err, config.ErrDurationOutOfRange) || (err == nil && spec.MaxDuration > 0 && d > spec.MaxDuration)
+	if tooLong && spec.MaxDuration > 0 {
+		return 0, usageErrorf("%s: at most %s", flag, parseFormatDuration(spec.MaxDuration))
+	}
+	if err != nil {
+		return 0, usageErrorf("%s: %v", flag, err)
+	}
+	return d, nil
+}
+
+// parseTimeExample is the absolute form shown in messages and help.
+const parseTimeExample = "2026-12-04T10:00"
+
+// parseInstant reads a FlagInstant: a duration back from now (bounded by
+// spec.MaxDuration like a FlagDuration), or an absolute time no further
+// back than spec.MaxDuration from now.
+func parseInstant(spec *FlagSpec, flag, value string, now time.Time) (Instant, error) {
+	if !parseLooksLikeDate(value) {
+		if _, err := config.ParseDuration(value); err != nil && !errors.Is(err, config.ErrDurationOutOfRange) {
+			return Instant{}, usageErrorf("%s: %v, or a time such as %s (UTC)", flag, err, parseTimeExample)
+		}
+		d, err := parseBoundedDuration(spec, flag, value)
+		if err != nil {
+			return Instant{}, err
+		}
+		return Instant{Ago: d}, nil
+	}
+	at, ok := parseAbsoluteTime(value)
+	if !ok {
+		return Instant{}, usageErrorf("%s: bad time %q: use %s (UTC), 2026-12-04T10:00:00+01:00 or 2026-12-04", flag, value, parseTimeExample)
+	}
+	if at.Before(time.Unix(0, 0)) {
+		return Instant{}, usageErrorf("%s: %s is before 1970", flag, value)
+	}
+	if spec.MaxDuration > 0 && at.Before(now.Add(-spec.MaxDuration)) {
+		return Instant{}, usageErrorf("%s: at most %s ago, got %s", flag, parseFormatDuration(spec.MaxDuration), parseFormatTime(at))
+	}
+	return Instant{At: at}, nil
+}
+
+// parseLooksLikeDate: a value starting with a year and a dash is meant as
+// a time, and a mistake in it is a bad time, not a bad duration.
+func parseLooksLikeDate(value string) bool {
+	value = strings.TrimSpace(value)
+	if len(value) < 5 || value[4] != '-' {
+		return false
+	}
+	for _, c := range []byte(value[:4]) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// parseAbsoluteTime reads docker's absolute forms for --since and
+// --until: RFC 3339 (time.Parse accepts fractional seconds after the
+// seconds), without seconds, without an offset (UTC), a bare date. A
+// space may stand for the T (quoted: "2026-12-04 10:00"), and t and z may
+// be lower case.
+func parseAbsoluteTime(value string) (time.Time, bool) {
+	value = strings.ToUpper(strings.TrimSpace(value))
+	if len(value) > 10 && value[10] == ' ' {
+		value = value[:10] + "T" + value[11:]
+	}
+	for _, layout := range [...]string{time.RFC3339, "2006-01-02T15:04Z07:00", "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
+		if at, err := time.Parse(layout, value); err == nil {
+			return at, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// parseFormatTime writes an absolute time as canonical command lines and
+// messages show it: RFC 3339 in UTC, to the second unless more was given.
+func parseFormatTime(at time.Time) string { return at.UTC().Format(time.RFC3339Nano) }
+
+// parseFormatInstant writes an instant for a message: "1h ago" or
+// "2026-12-04T10:00:00Z".
+func parseFormatInstant(i Instant) string {
+	if !i.At.IsZero() {
+		return parseFormatTime(i.At)
+	}
+	return parseFormatDuration(i.Ago) + " ago"
 }
 
 // parseCompileRegexp compiles a user's regular expression, refusing those
@@ -363,6 +478,13 @@ func parseFlagBody(token string) (body string, isFlag bool) {
 	return "", false
 }
 
+// parseReadsAsFlag tells whether ParseFlags takes token for a flag (or
+// refuses it as a one-dash flag) rather than a positional argument.
+func parseReadsAsFlag(token string) bool {
+	_, isFlag := parseFlagBody(token)
+	return isFlag || len(token) > 1 && token[0] == '-' && parseIsASCIILetter(token[1])
+}
+
 func parseFindSpec(name string, specs []FlagSpec) *FlagSpec {
 	for i := range specs {
 		if strings.EqualFold(specs[i].Name, name) {
@@ -381,6 +503,8 @@ func parseValueDescription(spec *FlagSpec) string {
 		return "a number"
 	case FlagDuration:
 		return "a duration such as 30m, 2h or 1d"
+	case FlagInstant:
+		return "a duration such as 30m, 2h or 1d, or a time such as " + parseTimeExample
 	case FlagRegexp:
 		return "a regular expression"
 	}
@@ -413,19 +537,14 @@ func parseOneDashError(token string, specs []FlagSpec) *UsageError {
 	return usageErrorf("one-dash flags like %s are not supported: flags are written --name", token)
 }
 
-// parseClosestFlag suggests the known flag nearest to a mistyped one, within
-// an edit distance of 2 (the first in spec order on a tie), or "".
+// parseClosestFlag suggests the known flag nearest to a mistyped one
+// (closestName over the specs' names, in spec order), or "".
 func parseClosestFlag(name string, specs []FlagSpec) string {
-	best, bestDistance := "", 3
-	if len(name) > 64 { // a typo, not an essay
-		return ""
+	names := make([]string, len(specs))
+	for i, spec := range specs {
+		names[i] = spec.Name
 	}
-	for _, spec := range specs {
-		if d := parseEditDistance(strings.ToLower(name), spec.Name); d < bestDistance {
-			best, bestDistance = spec.Name, d
-		}
-	}
-	return best
+	return closestName(name, names)
 }
 
 // parseEditDistance is the optimal string alignment distance: insertions,

@@ -103,16 +103,24 @@ func TestTokenizeErrors(t *testing.T) {
 	}
 }
 
-// logsFlags are the flags of the logs command, as the catalogue declares them.
+// logsFlags are the flags of the logs command, as the catalogue declares
+// them, and one of each other kind.
 var logsFlags = []FlagSpec{
 	{Name: "tail", Kind: FlagInt, Min: 1, Max: 10000, Unit: "lines", Help: "number of lines from the end"},
-	{Name: "since", Kind: FlagDuration, MaxDuration: 7 * 24 * time.Hour, Help: "only lines newer than this"},
-	{Name: "until", Kind: FlagDuration, MaxDuration: 7 * 24 * time.Hour, Help: "only lines older than this"},
+	{Name: "since", Kind: FlagInstant, MaxDuration: 7 * 24 * time.Hour, Help: "only lines newer than this"},
+	{Name: "until", Kind: FlagInstant, MaxDuration: 7 * 24 * time.Hour, Help: "only lines older than this"},
 	{Name: "grep", Kind: FlagRegexp, Help: "only lines matching this regular expression"},
 	{Name: "stderr", Kind: FlagBool, Help: "only the error stream"},
 	{Name: "to", Kind: FlagString, Help: "image to roll back to"},
 	{Name: "limit", Kind: FlagInt, Min: 1, Help: "number of runs"},
+	{Name: "over", Kind: FlagDuration, MaxDuration: 24 * time.Hour, Help: "a bounded duration"},
+	{Name: "every", Kind: FlagDuration, Help: "an unbounded duration"},
+	{Name: "at", Kind: FlagInstant, Help: "an instant without bound"},
 }
+
+// parseTestNow is the clock of the parse tests: absolute instants are
+// checked against it.
+var parseTestNow = time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
 
 func TestParseFlags(t *testing.T) {
 	type want struct {
@@ -122,6 +130,7 @@ func TestParseFlags(t *testing.T) {
 		durations  map[string]time.Duration
 		strings    map[string]string
 		regexps    map[string]string
+		instants   map[string]Instant
 	}
 	tests := []struct {
 		in   []string
@@ -140,9 +149,25 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"--stderr=false"}, want{bools: map[string]bool{"stderr": false}}},
 		{[]string{"--stderr=true", "app"}, want{positional: []string{"app"}, bools: map[string]bool{"stderr": true}}},
 		{[]string{"--stderr", "app"}, want{positional: []string{"app"}, bools: map[string]bool{"stderr": true}}},
-		{[]string{"--since", "30m", "--until", "1h30m"}, want{durations: map[string]time.Duration{"since": 30 * time.Minute, "until": 90 * time.Minute}}},
-		{[]string{"--since=7d"}, want{durations: map[string]time.Duration{"since": 7 * 24 * time.Hour}}},
-		{[]string{"--since", "0s"}, want{durations: map[string]time.Duration{"since": 0}}},
+		{[]string{"--over", "30m", "--every", "1h30m"}, want{durations: map[string]time.Duration{"over": 30 * time.Minute, "every": 90 * time.Minute}}},
+		{[]string{"--over=1d"}, want{durations: map[string]time.Duration{"over": 24 * time.Hour}}},
+		{[]string{"--every", "200000h"}, want{durations: map[string]time.Duration{"every": 200000 * time.Hour}}},
+		{[]string{"--over", "0s"}, want{durations: map[string]time.Duration{"over": 0}}},
+		// Instants: a duration back from now, or a time (UTC unless an offset is given).
+		{[]string{"--since", "30m", "--until", "1h30m"}, want{instants: map[string]Instant{"since": {Ago: 30 * time.Minute}, "until": {Ago: 90 * time.Minute}}}},
+		{[]string{"--since=7d"}, want{instants: map[string]Instant{"since": {Ago: 7 * 24 * time.Hour}}}},
+		{[]string{"--since", "0s"}, want{instants: map[string]Instant{"since": {Ago: 0}}}},
+		{[]string{"--since", "2026-12-04T10:00:00Z"}, want{instants: map[string]Instant{"since": {At: time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)}}}},
+		{[]string{"--since", "2026-12-04T10:00:00.250Z"}, want{instants: map[string]Instant{"since": {At: time.Date(2026, 12, 4, 10, 0, 0, 250e6, time.UTC)}}}},
+		{[]string{"--since=2026-12-04T10:00"}, want{instants: map[string]Instant{"since": {At: time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)}}}},
+		{[]string{"--since", "2026-12-04T10:00:30"}, want{instants: map[string]Instant{"since": {At: time.Date(2026, 12, 4, 10, 0, 30, 0, time.UTC)}}}},
+		{[]string{"--since", "2026-12-04 10:00"}, want{instants: map[string]Instant{"since": {At: time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)}}}},
+		{[]string{"--since", "2026-12-04 10:00:30.5"}, want{instants: map[string]Instant{"since": {At: time.Date(2026, 12, 4, 10, 0, 30, 5e8, time.UTC)}}}},
+		{[]string{"--since", "2026-12-04t10:00z"}, want{instants: map[string]Instant{"since": {At: time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)}}}},
+		{[]string{"--since", "2026-12-04"}, want{instants: map[string]Instant{"since": {At: time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)}}}},
+		{[]string{"--until", "2026-12-05T12:30:00Z"}, want{instants: map[string]Instant{"until": {At: time.Date(2026, 12, 5, 12, 30, 0, 0, time.UTC)}}}}, // the future is no bound's business
+		{[]string{"--at", "1970-01-01T00:00:00Z"}, want{instants: map[string]Instant{"at": {At: time.Unix(0, 0).UTC()}}}},
+		{[]string{"--at", "3650d"}, want{instants: map[string]Instant{"at": {Ago: 3650 * 24 * time.Hour}}}}, // no MaxDuration: ParseDuration's bound
 		{[]string{"--grep", "ERROR|WARN"}, want{regexps: map[string]string{"grep": "ERROR|WARN"}}},
 		{[]string{"--grep", `(?i)connection (refused|reset)|\bERROR\b.*\p{L}{3,40}`}, want{regexps: map[string]string{"grep": `(?i)connection (refused|reset)|\bERROR\b.*\p{L}{3,40}`}}},
 		{[]string{"--grep=a=b"}, want{regexps: map[string]string{"grep": "a=b"}}},
@@ -163,7 +188,7 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-5"}, want{positional: []string{"-5"}}},
 	}
 	for _, tt := range tests {
-		got, err := ParseFlags(tt.in, logsFlags)
+		got, err := ParseFlags(tt.in, logsFlags, parseTestNow)
 		if err != nil {
 			t.Errorf("ParseFlags(%q): %v", tt.in, err)
 			continue
@@ -182,6 +207,7 @@ func TestParseFlags(t *testing.T) {
 			{"durations", got.Durations, tt.want.durations},
 			{"strings", got.Strings, tt.want.strings},
 			{"regexps", regexps, tt.want.regexps},
+			{"instants", got.Instants, tt.want.instants},
 		} {
 			if reflect.ValueOf(check.got).Len() == 0 && reflect.ValueOf(check.want).Len() == 0 {
 				continue
@@ -202,12 +228,16 @@ func TestParseFlagsErrors(t *testing.T) {
 		{"app --sinse 5m", "unknown flag --sinse (did you mean --since?)"},
 		{"app --stder", "unknown flag --stder (did you mean --stderr?)"},
 		{"app ---tail 5", "unknown flag ---tail (did you mean --tail?)"},
-		{"app --follow", "unknown flag --follow (flags: --tail, --since, --until, --grep, --stderr, --to, --limit)"},
+		{"app --follow", "unknown flag --follow (flags: --tail, --since, --until, --grep, --stderr, --to, --limit, --over, --every, --at)"},
+		{"app --gr x", "unknown flag --gr (did you mean --grep?)"},
+		{"app --st x", "unknown flag --st (did you mean --at?)"},
+		{"app --s x", "unknown flag --s (flags: "}, // --since or --stderr? no guess
 		{"app --=5", "malformed flag: a name must follow --"},
 		{"app --tail", "--tail needs a number of lines"},
 		{"app --tail --stderr", "--tail needs a number of lines"},
 		{"app --tail —since 5m", "--tail needs a number of lines"},
-		{"app --since", "--since needs a duration such as 30m, 2h or 1d"},
+		{"app --since", "--since needs a duration such as 30m, 2h or 1d, or a time such as 2026-12-04T10:00"},
+		{"app --over", "--over needs a duration such as 30m, 2h or 1d"},
 		{"app --grep", "--grep needs a regular expression"},
 		{"app --to", "--to needs a value"},
 		{"app --tail=", "--tail needs a number of lines, got an empty value"},
@@ -226,11 +256,34 @@ func TestParseFlagsErrors(t *testing.T) {
 		{"app --tail 99999999999999999999999", "--tail must be between 1 and 10000"},
 		{"app --limit 0", "--limit must be at least 1"},
 		{"app --limit 99999999999999999999999", "--limit: 99999999999999999999999 is out of range"},
-		{"app --since 8d", "--since may not exceed 7d"},
-		{"app --since 169h", "--since may not exceed 7d"},
-		{"app --since 5x", `--since: bad duration "5x": use 30s, 15m, 2h or 1d`},
+		{"app --over 2d", "--over: at most 1d"},
+		{"app --over 25h", "--over: at most 1d"},
+		{"app --over 9999d", "--over: at most 1d"},
+		{"app --over 99999999999999999999d", "--over: at most 1d"},
+		{"app --over 5x", `--over: bad duration "5x": use 30s, 15m, 2h or 1d`},
+		{"app --every 9999d", `--every: duration "9999d" is too long (at most 3650d)`},
+		{"app --since 8d", "--since: at most 7d"},
+		{"app --since 169h", "--since: at most 7d"},
+		{"app --since 9999d", "--since: at most 7d"},
+		{"app --until 99999999d", "--until: at most 7d"},
+		{"app --since 99999999999999999999d", "--since: at most 7d"},
+		{"app --since 9999999999999h", "--since: at most 7d"},
+		{"app --since 5x", `--since: bad duration "5x": use 30s, 15m, 2h or 1d, or a time such as 2026-12-04T10:00 (UTC)`},
 		{"app --since -5m", `--since: bad duration "-5m"`},
 		{"app --since 1d12h", `--since: bad duration "1d12h"`},
+		{"app --at 9999999999999h", `--at: duration "9999999999999h" is too long (at most 3650d)`},
+		{"app --at 9999d", `--at: duration "9999d" is too long (at most 3650d)`},
+		// Absolute times: no further back than MaxDuration from parseTestNow.
+		{"app --since 2026-11-28T11:59:59Z", "--since: at most 7d ago, got 2026-11-28T11:59:59Z"},
+		{"app --since 2026-11-28T12:59:59+01:00", "--since: at most 7d ago, got 2026-11-28T11:59:59Z"},
+		{"app --until 2020-01-01", "--until: at most 7d ago, got 2020-01-01T00:00:00Z"},
+		{"app --at 1969-12-31T23:59:59Z", "--at: 1969-12-31T23:59:59Z is before 1970"},
+		{"app --since 2026-13-04T10:00", `--since: bad time "2026-13-04T10:00": use 2026-12-04T10:00 (UTC), 2026-12-04T10:00:00+01:00 or 2026-12-04`},
+		{"app --since 2026-12-04T25:00", `--since: bad time "2026-12-04T25:00"`},
+		{"app --since 2026-12-04T10", `--since: bad time "2026-12-04T10"`},
+		{"app --since 2026-12-04T10:00+0100", `--since: bad time "2026-12-04T10:00+0100"`},
+		{`app --since "2026-12-04  10:00"`, `--since: bad time "2026-12-04  10:00"`},
+		{"app --since 2026-12-04Z", `--since: bad time "2026-12-04Z"`},
 		{"app --grep (ERROR", "--grep: bad regular expression: missing closing )"},
 		{"app --grep [a-", "--grep: bad regular expression: missing closing ]"},
 		{"app --grep a**", "--grep: bad regular expression: invalid nested repetition operator"},
@@ -250,7 +303,7 @@ func TestParseFlagsErrors(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Tokenize(%q): %v", tt.in, err)
 		}
-		args, err := ParseFlags(tokens, logsFlags)
+		args, err := ParseFlags(tokens, logsFlags, parseTestNow)
 		if err == nil {
 			t.Errorf("ParseFlags(%q) = %+v, want an error", tt.in, args)
 			continue
@@ -266,18 +319,18 @@ func TestParseFlagsErrors(t *testing.T) {
 }
 
 func TestParseFlagsWithoutSpecs(t *testing.T) {
-	_, err := ParseFlags([]string{"status", "--verbose"}, nil)
+	_, err := ParseFlags([]string{"status", "--verbose"}, nil, parseTestNow)
 	if err == nil || err.Error() != "unknown flag --verbose (this command takes no flags)" {
 		t.Errorf("got %v", err)
 	}
 }
 
 func TestParseFlagsHas(t *testing.T) {
-	args, err := ParseFlags([]string{"app", "--tail", "5", "--stderr=false", "--grep", "x", "--since", "1h", "--to", "y"}, logsFlags)
+	args, err := ParseFlags([]string{"app", "--tail", "5", "--stderr=false", "--grep", "x", "--since", "1h", "--to", "y", "--over", "1m", "--at", "2026-12-05"}, logsFlags, parseTestNow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"tail", "stderr", "grep", "since", "to"} {
+	for _, name := range []string{"tail", "stderr", "grep", "since", "to", "over", "at"} {
 		if !args.Has(name) {
 			t.Errorf("Has(%q) = false", name)
 		}
@@ -304,6 +357,47 @@ func TestParseEditDistance(t *testing.T) {
 	for _, tt := range tests {
 		if got := parseEditDistance(tt.a, tt.b); got != tt.want {
 			t.Errorf("parseEditDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
+// An instant resolves against the clock it is given when it is a duration,
+// and is the same whatever the clock when it is a time.
+func TestInstantTime(t *testing.T) {
+	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	if got := (Instant{Ago: 90 * time.Minute}).Time(now); !got.Equal(time.Date(2026, 12, 5, 10, 30, 0, 0, time.UTC)) {
+		t.Errorf("90m ago = %v", got)
+	}
+	if got := (Instant{}).Time(now); !got.Equal(now) {
+		t.Errorf("0 ago = %v", got)
+	}
+	at := time.Date(2026, 12, 4, 10, 0, 0, 0, time.FixedZone("", 3600))
+	if got := (Instant{At: at}).Time(now); !got.Equal(time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)) {
+		t.Errorf("10:00+01:00 = %v", got.UTC())
+	}
+}
+
+// With an offset the instant is the offset's, whatever the machine's zone.
+func TestParseFlagsAbsoluteInstantsAreUTCUnlessAnOffsetIsGiven(t *testing.T) {
+	for value, want := range map[string]string{
+		"2026-12-04T10:00":              "2026-12-04T10:00:00Z",
+		"2026-12-04T10:00:00":           "2026-12-04T10:00:00Z",
+		"2026-12-04":                    "2026-12-04T00:00:00Z",
+		"2026-12-04T10:00:00Z":          "2026-12-04T10:00:00Z",
+		"2026-12-04T10:00:00+01:00":     "2026-12-04T09:00:00Z",
+		"2026-12-04T10:00+01:00":        "2026-12-04T09:00:00Z",
+		"2026-12-04T10:00:00-05:30":     "2026-12-04T15:30:00Z",
+		"2026-12-04 10:00:00.123+01:00": "2026-12-04T09:00:00.123Z",
+		"2026-12-05T00:30:00+14:00":     "2026-12-04T10:30:00Z",
+	} {
+		args, err := ParseFlags([]string{"--since", value}, logsFlags, parseTestNow)
+		if err != nil {
+			t.Errorf("--since %s: %v", value, err)
+			continue
+		}
+		instant := args.Instants["since"]
+		if got := instant.Time(time.Time{}).UTC().Format(time.RFC3339Nano); got != want || instant.Ago != 0 {
+			t.Errorf("--since %s = %s (ago %s), want %s", value, got, instant.Ago, want)
 		}
 	}
 }
@@ -381,6 +475,6 @@ func FuzzTokenize(f *testing.F) {
 			t.Fatalf("Tokenize(%q) = %q, but quoted again gives %q", line, tokens, again)
 		}
 		// ParseFlags must not panic on whatever Tokenize returns either.
-		_, _ = ParseFlags(tokens, logsFlags)
+		_, _ = ParseFlags(tokens, logsFlags, parseTestNow)
 	})
 }

@@ -773,6 +773,7 @@ func TestMuteAFlowOrThePrefectAPI(t *testing.T) {
 	for line, want := range map[string]string{
 		"mute regul 1h":   `"regul" fits 2 flows`,
 		"mute vessels 1h": `Unknown service, check or flow "vessels"`,
+		"mute logbok 1h":  `Unknown service, check or flow "logbok" (did you mean Logbook?)`,
 	} {
 		if rep := c.Run(ctx, confirmedInConsole(line)); rep.Status != StatusUsage || !strings.Contains(replyText(rep), want) {
 			t.Errorf("%q: %s, want %q:\n%s", line, rep.Status, want, replyText(rep))

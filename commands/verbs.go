@@ -13,17 +13,18 @@ import (
 func (c *Catalogue) catalogue() []*verb {
 	lim := c.cfg.Limits
 	tail := FlagSpec{Name: "tail", Kind: FlagInt, Unit: "lines", Min: 1, Max: lim.MaxTail, Help: fmt.Sprintf("last N lines (default %d, at most %d)", lim.DefaultTail, lim.MaxTail)}
-	since := FlagSpec{Name: "since", Kind: FlagDuration, MaxDuration: lim.MaxSince, Help: "only lines newer than this (30s, 15m, 2h, 1d)"}
+	since := FlagSpec{Name: "since", Kind: FlagInstant, MaxDuration: lim.MaxSince,
+		Help: fmt.Sprintf("only lines newer than this: a duration back from now (30s, 15m, 2h, 1d) or a time (%s UTC, RFC 3339 with an offset, 2026-12-04); at most %s back", parseTimeExample, parseFormatDuration(lim.MaxSince))}
 	return slices.Concat([]*verb{
 		{name: "help", usage: "help [command]", summary: "list the commands, or explain one", target: freeArgs, run: c.help},
 		{name: "status", usage: "status", summary: "every service at a glance: state, health, uptime, image, restarts", target: noTarget, run: c.status},
 		{name: "ps", usage: "ps", summary: "the stack's containers", target: noTarget, run: c.ps},
 		{
-			name: "logs", usage: "logs <service> [--tail N] [--since D] [--until D] [--grep RE] [--stderr]",
+			name: "logs", usage: "logs <service> [--tail N] [--since D|TIME] [--until D|TIME] [--grep RE] [--stderr]",
 			summary:  "recent logs, secrets redacted",
-			examples: []string{"logs app", "logs app --since 30m --grep ERROR", "logs db --tail 500"},
+			examples: []string{"logs app", "logs app --since 30m --grep ERROR", "logs app --since 2026-12-04T10:00 --until 2026-12-04T10:30", "logs db --tail 500"},
 			flags: []FlagSpec{tail, since,
-				{Name: "until", Kind: FlagDuration, MaxDuration: lim.MaxSince, Help: "only lines older than this"},
+				{Name: "until", Kind: FlagInstant, MaxDuration: lim.MaxSince, Help: "only lines older than this, a duration back from now or a time, as --since; after --since"},
 				{Name: "grep", Kind: FlagRegexp, Help: "only lines matching this regular expression (searches the --since window, else the last " + fmt.Sprint(lim.MaxTail) + " lines)"},
 				{Name: "stderr", Kind: FlagBool, Help: "only the error stream"},
 			},
@@ -44,11 +45,17 @@ func (c *Catalogue) catalogue() []*verb {
 		},
 		{name: "stop", usage: "stop <service>", summary: "stop a service's container", target: serviceTarget, mutating: true, run: c.stop},
 		{name: "start", usage: "start <service>", summary: "start a service's container", target: serviceTarget, mutating: true, run: c.start},
-		{name: "stats", usage: "stats [service]", summary: "CPU, memory, network and block I/O, PIDs", target: optionalTarget, run: c.stats},
+		{
+			name: "stats", usage: "stats [service] [--chart [--since D] [--out FILE]]", summary: "CPU, memory, network and block I/O, PIDs; --chart: a service's CPU and memory over the last hour (sampled once a minute), as a picture",
+			examples: []string{"stats", "stats app --chart", "stats app --chart --since 6h"},
+			flags:    chartFlags(statsChartWindow), target: optionalTarget, run: c.statsOrChart,
+		},
 		{name: "top", usage: "top <service>", summary: "processes of a container", target: serviceTarget, run: c.top},
 		{
-			name: "events", usage: "events [--since D]", summary: "recent Docker events of the stack (exec noise filtered)",
-			flags:  []FlagSpec{{Name: "since", Kind: FlagDuration, MaxDuration: lim.MaxSince, Help: "how far back (default 1h)"}},
+			name: "events", usage: "events [--since D|TIME]", summary: "recent Docker events of the stack (exec noise filtered)",
+			examples: []string{"events", "events --since 6h", "events --since 2026-12-04T10:00"},
+			flags: []FlagSpec{{Name: "since", Kind: FlagInstant, MaxDuration: lim.MaxSince,
+				Help: fmt.Sprintf("how far back (default 1h): a duration (30m, 2h, 1d) or a time (%s UTC, RFC 3339 with an offset); at most %s back", parseTimeExample, parseFormatDuration(lim.MaxSince))}},
 			target: noTarget, run: c.events,
 		},
 		{name: "df", usage: "df", summary: "Docker disk usage: images, containers, volumes, build cache", target: noTarget, run: c.df},
@@ -57,13 +64,22 @@ func (c *Catalogue) catalogue() []*verb {
 		{
 			name: "mute", usage: "mute <service|check|flow|all> <duration> [reason]", summary: "silence alerts for a while (a maintenance window); incidents are still recorded",
 			examples: []string{"mute app 1h deploying v1.54", "mute positions-received 2h AIS feed down upstream", "mute logbook 2h FTP server down upstream", "prod mute all 30m"},
-			target:   freeArgs, mutating: true, run: c.mute,
+			target:   freeArgs, mutating: true, run: c.mute, beforeConfirm: c.muteBeforeConfirm,
 		},
 		{
 			name: "unmute", usage: "unmute [service|check|flow|all]", summary: "end mutes early (all of the environment's when no target is given)",
-			target: freeArgs, mutating: true, run: c.unmute,
+			target: freeArgs, mutating: true, run: c.unmute, beforeConfirm: c.muteBeforeConfirm,
 		},
-		{name: "incidents", usage: "incidents", summary: "open incidents and active mutes", target: noTarget, run: c.incidentsVerb},
+		{
+			name: "incidents", usage: "incidents [--closed [--since D]]", summary: "open incidents and active mutes, with their IDs; --closed: the incidents closed recently",
+			examples: []string{"incidents", "incidents --closed", "incidents --closed --since 30d"},
+			flags: []FlagSpec{
+				{Name: "closed", Kind: FlagBool, Help: "the incidents closed recently, for `incident <id> report`"},
+				{Name: "since", Kind: FlagDuration, MaxDuration: maxClosedSince, Help: "with --closed: how far back (default 7d, at most 30d)"},
+			},
+			target: noTarget, run: c.incidentsVerb,
+		},
+		c.incidentVerb(),
 		{
 			name: "audit", usage: "audit [--limit N]", summary: "recent commands and clicks: who, what, where, result",
 			flags:  []FlagSpec{{Name: "limit", Kind: FlagInt, Unit: "entries", Min: 1, Max: 200, Help: "how many (default 20, at most 200)"}},
@@ -90,6 +106,9 @@ func (c *Catalogue) help(_ context.Context, call *call) (reply.Reply, error) {
 			return reply.Reply{Status: reply.StatusOK, Title: "help " + strings.ToLower(name), Blocks: []reply.Block{t}}, nil
 		}
 		if v == nil {
+			if suggestion := closestName(name, slices.Concat(c.verbNames(), c.commandWords())); suggestion != "" {
+				return reply.Reply{}, &UsageError{Msg: fmt.Sprintf("No command %q (did you mean %s?).", name, suggestion)}
+			}
 			return reply.Reply{}, &UsageError{Msg: fmt.Sprintf("No command %q. Commands: %s.", name, strings.Join(c.verbNames(), ", "))}
 		}
 		text := v.usage + "\n" + upperFirst(v.summary) + "."

@@ -58,7 +58,7 @@ func (c *Catalogue) db(ctx context.Context, call *call) (reply.Reply, error) {
 	}
 	sub := strings.ToLower(pos[0])
 	if !slices.Contains(dbSubVerbs, sub) {
-		return reply.Reply{}, &UsageError{Msg: fmt.Sprintf("Unknown db command %q. db commands: %s.", pos[0], strings.Join(dbSubVerbs, ", "))}
+		return reply.Reply{}, &UsageError{Msg: unknownNameMessage("db command", pos[0], "db commands", dbSubVerbs)}
 	}
 	if len(pos) > 1 {
 		return reply.Reply{}, &UsageError{Msg: fmt.Sprintf("db %s takes no argument, got %q.", sub, strings.Join(pos[1:], " "))}

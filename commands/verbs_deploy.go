@@ -64,6 +64,9 @@ func (c *Catalogue) parseDeploy(call *call) (deployment, error) {
 	case "all":
 		d.app, d.flows = true, true
 	default:
+		if suggestion := closestName(d.target, []string{release.App, release.Pipeline, "all"}); suggestion != "" {
+			return deployment{}, &UsageError{Msg: fmt.Sprintf("Unknown deploy target %q (did you mean %s?).", d.target, suggestion)}
+		}
 		return deployment{}, &UsageError{Msg: fmt.Sprintf("deploy what? %q: say app, pipeline or all.", d.target)}
 	}
 	if d.app {

@@ -15,6 +15,11 @@ import (
 // one, the last MaxTail lines, and keeps the last --tail matches: bounded
 // work whatever the size of the log file.
 func (c *Catalogue) logs(ctx context.Context, call *call) (reply.Reply, error) {
+	// The window is checked before anything asks the engine.
+	since, until, err := logsWindow(call.args, c.now())
+	if err != nil {
+		return reply.Reply{}, err
+	}
 	ctr, err := call.container(ctx)
 	if err != nil {
 		return reply.Reply{}, err
@@ -23,14 +28,7 @@ func (c *Catalogue) logs(ctx context.Context, call *call) (reply.Reply, error) {
 	if call.args.Has("tail") {
 		tail = call.args.Ints["tail"]
 	}
-	now := time.Now()
-	q := containers.LogQuery{Tail: tail, Stderr: call.args.Bools["stderr"]}
-	if d, ok := call.args.Durations["since"]; ok {
-		q.Since = now.Add(-d)
-	}
-	if d, ok := call.args.Durations["until"]; ok {
-		q.Until = now.Add(-d)
-	}
+	q := containers.LogQuery{Tail: tail, Stderr: call.args.Bools["stderr"], Since: since, Until: until}
 	// In an alert's thread, a bare `logs` shows the lines around the
 	// failure rather than whatever the container printed since.
 	aroundFailure := !call.around.IsZero() && !call.args.Has("since") && !call.args.Has("until")
@@ -62,6 +60,24 @@ func (c *Catalogue) logs(ctx context.Context, call *call) (reply.Reply, error) {
 	}
 	rep.Blocks = []reply.Block{&reply.Code{Text: lines.join()}}
 	return rep, nil
+}
+
+// logsWindow resolves --since and --until against now (zero when not
+// given); a window that ends before it starts is a usage error.
+func logsWindow(args Args, now time.Time) (since, until time.Time, err error) {
+	sinceArg, hasSince := args.Instants["since"]
+	untilArg, hasUntil := args.Instants["until"]
+	if hasSince {
+		since = sinceArg.Time(now)
+	}
+	if hasUntil {
+		until = untilArg.Time(now)
+	}
+	if hasSince && hasUntil && !until.After(since) {
+		return time.Time{}, time.Time{}, usageErrorf("--until must be after --since (--since %s, --until %s)",
+			parseFormatInstant(sinceArg), parseFormatInstant(untilArg))
+	}
+	return since, until, nil
 }
 
 // afterFailure is how far past a failure `logs` in an alert's thread reads:

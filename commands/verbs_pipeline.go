@@ -76,6 +76,9 @@ func pipelineServices(call *call) ([]config.Service, error) {
 		case "flows", "agent", pipelineFlows:
 			names = []string{pipelineFlows}
 		default:
+			if suggestion := closestName(pos[0], []string{"server", "flows", "agent", pipelineServer, pipelineFlows}); suggestion != "" {
+				return nil, usageErrorf("Unknown part of the pipeline %q (did you mean %s?).", pos[0], suggestion)
+			}
 			return nil, usageErrorf("Which part of the pipeline? server or flows (both when omitted), got %q.", pos[0])
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"mfbot/human"
+	"mfbot/mute"
 	"mfbot/pipeline"
 	"mfbot/reply"
 )
@@ -868,6 +869,10 @@ func (c *Catalogue) muteTarget(ctx context.Context, call *call, raw string) (str
 	flow, ferr := pipeline.Match(flows, raw)
 	var unknown *pipeline.UnknownFlowError
 	if errors.As(ferr, &unknown) {
+		names := slices.Concat(call.env.Config.ServiceNames(), muteChecks, unknown.Known, []string{prefectAPITarget, dockerEngineTarget, mute.All})
+		if suggestion := closestName(raw, names); suggestion != "" {
+			return "", usageErrorf("Unknown service, check or flow %q (did you mean %s?).", raw, suggestion)
+		}
 		return "", usageErrorf("Unknown service, check or flow %q. Services: %s. Checks: %s. Flows: %s. Or %s, or all.",
 			raw, strings.Join(call.env.Config.ServiceNames(), ", "), strings.Join(muteChecks, ", "), strings.Join(unknown.Known, ", "), prefectAPITarget)
 	}

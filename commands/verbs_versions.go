@@ -49,7 +49,7 @@ func (c *Catalogue) versions(ctx context.Context, call *call) (reply.Reply, erro
 	}
 	svc, ok := call.env.Config.Service(name)
 	if !ok {
-		return usageReply(call.verb, fmt.Sprintf("Unknown service %q. Services: %s.", name, strings.Join(call.env.Config.ServiceNames(), ", "))), nil
+		return usageReply(call.verb, unknownNameMessage("service", name, "Services", slices.Concat(call.env.Config.ServiceNames(), []string{pipelineGroup}))), nil
 	}
 	one := *call
 	one.service = &svc

@@ -204,9 +204,16 @@ func (c *Catalogue) top(ctx context.Context, call *call) (reply.Reply, error) {
 
 // events answers `events`: the stack's container events, newest last.
 func (c *Catalogue) events(ctx context.Context, call *call) (reply.Reply, error) {
-	since := time.Hour
-	if d, ok := call.args.Durations["since"]; ok {
-		since = d
+	since := Instant{Ago: time.Hour}
+	if instant, ok := call.args.Instants["since"]; ok {
+		since = instant
+	}
+	// "Events of prod, last 1h" / "No events of the stack in the last 1h",
+	// or since a time.
+	window, noEventsWindow := "last "+human.Duration(since.Ago), "in the last "+human.Duration(since.Ago)
+	if !since.At.IsZero() {
+		window = "since " + since.At.UTC().Format("2006-01-02 15:04:05 UTC")
+		noEventsWindow = window
 	}
 	services, _, err := call.stack(ctx)
 	if err != nil {
@@ -231,12 +238,12 @@ func (c *Catalogue) events(ctx context.Context, call *call) (reply.Reply, error)
 		filter = append(filter, n)
 	}
 	slices.Sort(filter)
-	evs, err := call.env.Docker.Events(ctx, time.Now().Add(-since), filter)
+	evs, err := call.env.Docker.Events(ctx, since.Time(c.now()), filter)
 	if err != nil {
 		return reply.Reply{}, err
 	}
 	if len(evs) == 0 {
-		return reply.Reply{Status: reply.StatusOK, Title: "No events of the stack in the last " + human.Duration(since)}, nil
+		return reply.Reply{Status: reply.StatusOK, Title: "No events of the stack " + noEventsWindow}, nil
 	}
 	const maxRows = 200
 	if len(evs) > maxRows {
@@ -252,7 +259,7 @@ func (c *Catalogue) events(ctx context.Context, call *call) (reply.Reply, error)
 		}
 		t.Rows = append(t.Rows, []string{ev.Time.UTC().Format("01-02 15:04:05"), names[ev.Name], ev.Action, strings.Join(detail, " ")})
 	}
-	return reply.Reply{Status: reply.StatusOK, Title: fmt.Sprintf("Events of %s, last %s", call.env.Config.Name, human.Duration(since)), Blocks: []reply.Block{t}}, nil
+	return reply.Reply{Status: reply.StatusOK, Title: fmt.Sprintf("Events of %s, %s", call.env.Config.Name, window), Blocks: []reply.Block{t}}, nil
 }
 
 func (c *Catalogue) df(ctx context.Context, call *call) (reply.Reply, error) {

@@ -84,3 +84,22 @@ type Migration struct {
 	InstalledOn time.Time
 	Success     bool
 }
+
+// PositionBucket counts the positions received in one time bucket
+// (`health --chart`): First and Last are the oldest and newest of them.
+type PositionBucket struct {
+	Start       time.Time
+	Count       int64
+	First, Last time.Time
+}
+
+// PositionHistory is how positions were received over a window, from the
+// positions table's date_time index (never a full scan).
+type PositionHistory struct {
+	// Before is the newest position before the window (within a day of
+	// its start; zero: none), so that staleness at the window's start is
+	// known.
+	Before time.Time
+	// Buckets are the non-empty buckets, oldest first.
+	Buckets []PositionBucket
+}

@@ -5,7 +5,10 @@
 // nothing of mfbot.
 package reply
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Reply is the transport-neutral answer to a command. Slack renders it as Block
 // Kit, the console as plain text, tests inspect it directly.
@@ -80,12 +83,25 @@ type Table struct {
 // Code is preformatted text such as log lines.
 type Code struct{ Text string }
 
-// File is an attachment: output too long for a message.
+// File is an attachment: output too long for a message, or a picture.
 type File struct {
 	Name    string
 	Title   string
 	Content []byte
+	// MediaType is the content's type when it is not text ("image/png"):
+	// binary content is neither redacted (it would break) nor printed;
+	// whoever builds it draws it from redacted data only.
+	MediaType string
+	// Alt describes a picture for those who cannot see it (Slack's alt
+	// text, the console's line); it is redacted like any text.
+	Alt string
+	// Path is where the console writes a binary file (--out FILE); empty:
+	// Name, in the working directory. Slack ignores it.
+	Path string
 }
+
+// Binary says whether the content is not text.
+func (f *File) Binary() bool { return f.MediaType != "" && !strings.HasPrefix(f.MediaType, "text/") }
 
 func (*Text) block()   {}
 func (*Fields) block() {}

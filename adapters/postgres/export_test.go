@@ -34,3 +34,6 @@ var (
 	FreshnessSQL  = freshnessSQL
 	SetTimeoutSQL = setTimeoutSQL
 )
+
+// PositionBucketsSQL is PositionHistory's counting query, for its plan.
+const PositionBucketsSQL = positionBucketsSQL

@@ -39,7 +39,11 @@ func (c *Client) redactUpload(f Upload) Upload {
 	if r == nil {
 		return f
 	}
-	return Upload{Name: r.String(f.Name), Title: r.String(f.Title), Content: []byte(r.String(string(f.Content)))}
+	content := f.Content
+	if !f.Binary {
+		content = []byte(r.String(string(f.Content)))
+	}
+	return Upload{Name: r.String(f.Name), Title: r.String(f.Title), Content: content, AltText: r.String(f.AltText), Binary: f.Binary}
 }
 
 // redactBlocks redacts every string value of the blocks, whatever their

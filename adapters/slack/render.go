@@ -38,6 +38,11 @@ type Upload struct {
 	Name    string
 	Title   string
 	Content []byte
+	// AltText describes a picture (Slack's alt_txt).
+	AltText string
+	// Binary content (a PNG) is not redacted: it would break, and it is
+	// drawn from redacted data only.
+	Binary bool
 }
 
 // Action IDs of the buttons Render makes. Slack wants action IDs unique

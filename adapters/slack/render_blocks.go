@@ -288,12 +288,16 @@ func (r *renderer) file(f *reply.File) []item {
 	if strings.TrimSpace(title) == "" {
 		title = name
 	}
-	text := fmt.Sprintf("📎 %s (%s) is attached in the thread", escape(name), humanSize(len(f.Content)))
+	icon := "📎"
+	if f.Binary() {
+		icon = "🖼"
+	}
+	text := fmt.Sprintf("%s %s (%s) is attached in the thread", icon, escape(name), humanSize(len(f.Content)))
 	c := slack.NewContextBlock("", mrkdwn(text))
 	return []item{{
 		block: c, chars: blockChars(c),
 		plain:  fmt.Sprintf("(file %s, attached separately)", name),
-		upload: &Upload{Name: name, Title: title, Content: f.Content}, keepUpload: true,
+		upload: &Upload{Name: name, Title: title, Content: f.Content, AltText: f.Alt, Binary: f.Binary()}, keepUpload: true,
 	}}
 }
 

@@ -40,6 +40,7 @@ func (c *Client) upload(ctx context.Context, channel, threadTS string, f Upload)
 		target, err = c.api.GetUploadURLExternalContext(ctx, slack.GetUploadURLExternalParameters{
 			FileName: f.Name,
 			FileSize: len(f.Content),
+			AltTxt:   f.AltText,
 		})
 		return err
 	})

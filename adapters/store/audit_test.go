@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"mfbot/audit"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -202,4 +204,68 @@ func BenchmarkAppendAudit(b *testing.B) {
 	b.Run("file", func(b *testing.B) { run(b, openStore(b, filepath.Join(b.TempDir(), "mfbot.db")), false) })
 	b.Run("file-parallel", func(b *testing.B) { run(b, openStore(b, filepath.Join(b.TempDir(), "mfbot.db")), true) })
 	b.Run("memory", func(b *testing.B) { run(b, openMemory(b), false) })
+}
+
+func TestAuditAbout(t *testing.T) {
+	eachDialect(t, func(t *testing.T, d dialect) {
+		ctx := context.Background()
+		s := d.open(t)
+		t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+		for _, e := range []audit.Entry{
+			{Time: t0.Add(-time.Hour), Env: "prod", Target: "app", Command: "before the window"},
+			{Time: t0, Env: "prod", Target: "app", Command: "prod restart app"},
+			{Time: t0.Add(time.Minute), Env: "prod", Command: "prod mute app 1h"},
+			{Time: t0.Add(time.Minute), Env: "prod", Target: "db", Command: "prod restart db"},
+			{Time: t0.Add(2 * time.Minute), Env: "dev", Target: "app", Command: "dev restart app"},
+			{Time: t0.Add(10 * time.Minute), Env: "prod", Target: "app", Command: "at the end"},
+			{Time: t0.Add(11 * time.Minute), Env: "prod", Target: "app", Command: "after the window"},
+		} {
+			if err := s.AppendAudit(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		commandsOf := func(from, to time.Time, limit int) string {
+			t.Helper()
+			entries, err := s.AuditAbout(ctx, "prod", "app", from, to, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, e := range entries {
+				if e.Env != "prod" || (e.Target != "app" && e.Target != "") {
+					t.Errorf("an entry of %s about %q", e.Env, e.Target)
+				}
+				out = append(out, e.Command)
+			}
+			return strings.Join(out, ", ")
+		}
+		for _, tc := range []struct {
+			name     string
+			from, to time.Time
+			limit    int
+			want     string
+		}{
+			{"the window, bounds included, oldest first", t0, t0.Add(10 * time.Minute), 10, "prod restart app, prod mute app 1h, at the end"},
+			{"limit", t0, t0.Add(10 * time.Minute), 2, "prod restart app, prod mute app 1h"},
+			{"limit clamped to 1", t0, t0.Add(10 * time.Minute), 0, "prod restart app"},
+			{"an empty window", t0.Add(3 * time.Minute), t0.Add(4 * time.Minute), 10, ""},
+			{"from after to", t0.Add(10 * time.Minute), t0, 10, ""},
+		} {
+			if got := commandsOf(tc.from, tc.to, tc.limit); got != tc.want {
+				t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+			}
+		}
+		if _, err := s.AuditAbout(ctx, "prod", "app", time.Time{}, t0, 10); err == nil || !strings.Contains(err.Error(), "out of range") {
+			t.Errorf("a zero from: %v", err)
+		}
+		if _, err := s.AuditAbout(ctx, "prod", "app", t0, time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), 10); err == nil || !strings.Contains(err.Error(), "out of range") {
+			t.Errorf("a to out of range: %v", err)
+		}
+		cancelled, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := s.AuditAbout(cancelled, "prod", "app", t0, t0.Add(time.Minute), 10); !errors.Is(err, context.Canceled) ||
+			!strings.HasPrefix(err.Error(), "read the audit log of prod about app") {
+			t.Errorf("cancelled: %v", err)
+		}
+	})
 }

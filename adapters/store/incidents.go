@@ -177,6 +177,16 @@ func (s *Store) incidents(ctx context.Context, doing, query string, args ...any)
 	return out, nil
 }
 
+// ClosedIncidents returns the incidents closed at or after since, the
+// most recently closed first; limit is clamped to 1..MaxIncidentLimit.
+func (s *Store) ClosedIncidents(ctx context.Context, since time.Time, limit int) ([]*incident.Incident, error) {
+	at, err := toNanos(since)
+	if err != nil {
+		return nil, fmt.Errorf("read closed incidents: since: %w", err)
+	}
+	return s.incidents(ctx, "read closed incidents", s.q.closedIncidents, at, min(max(limit, 1), MaxIncidentLimit))
+}
+
 // PurgeIncidents deletes the incidents closed before olderThan, with their
 // notification state and thread posts, and returns how many it deleted.
 func (s *Store) PurgeIncidents(ctx context.Context, olderThan time.Time) (int, error) {
@@ -316,7 +326,19 @@ func (s *Store) AppendThreadPost(ctx context.Context, id int64, p incident.Threa
 // PendingThreadPosts returns the undelivered thread posts of incident id,
 // in the order they were appended.
 func (s *Store) PendingThreadPosts(ctx context.Context, id int64) ([]incident.ThreadPost, error) {
-	rows, err := s.read.QueryContext(ctx, s.q.pendingThreadPosts, id)
+	return s.threadPosts(ctx, s.q.pendingThreadPosts, id)
+}
+
+// IncidentThreadPosts returns every thread post of incident id, delivered
+// or not, in the order they were appended: delivered posts stay in the
+// store (until the incident is purged), so that a report can quote them.
+func (s *Store) IncidentThreadPosts(ctx context.Context, id int64) ([]incident.ThreadPost, error) {
+	return s.threadPosts(ctx, s.q.allThreadPosts, id)
+}
+
+// threadPosts runs a query of incident id's thread posts.
+func (s *Store) threadPosts(ctx context.Context, query string, id int64) ([]incident.ThreadPost, error) {
+	rows, err := s.read.QueryContext(ctx, query, id)
 	if err != nil {
 		return nil, fmt.Errorf("read thread posts of incident %d: %w", id, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -326,6 +327,125 @@ func TestPurgeIncidents(t *testing.T) {
 		}
 		if got, _ := s.Notification(ctx, a.ID); got.RootTS != "" {
 			t.Errorf("notification of a purged incident: %+v", got)
+		}
+	})
+}
+
+// closeAt saves inc closed (stopped on purpose) at t.
+func closeAt(t *testing.T, s *Store, inc *incident.Incident, at time.Time) *incident.Incident {
+	t.Helper()
+	closed, _ := incident.Apply(incident.Rules{}, inc, incident.Signal{Key: inc.Key, Kind: incident.SignalStopped, Time: at})
+	if !closed.State.Closed() {
+		t.Fatalf("%s not closed: %s", inc.Key, closed.State)
+	}
+	if err := s.SaveIncident(context.Background(), closed); err != nil {
+		t.Fatal(err)
+	}
+	return closed
+}
+
+func TestClosedIncidents(t *testing.T) {
+	eachDialect(t, func(t *testing.T, d dialect) {
+		ctx := context.Background()
+		s := d.open(t)
+		r := incident.Rules{}
+		record := func(target string, at time.Time) *incident.Incident {
+			t.Helper()
+			inc, _, err := incident.Record(ctx, s, r, crash(incident.Key{Env: "prod", Source: "docker", Target: target}, at))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return inc
+		}
+		old := closeAt(t, s, record("geoserver", incT0.Add(-10*24*time.Hour)), incT0.Add(-10*24*time.Hour+time.Minute))
+		a := closeAt(t, s, record("app", incT0), incT0.Add(10*time.Minute))
+		b := closeAt(t, s, record("db", incT0.Add(time.Minute)), incT0.Add(2*time.Hour))
+		open := record("pipeline-flows", incT0)
+		idsOf := func(since time.Time, limit int) []int64 {
+			t.Helper()
+			incs, err := s.ClosedIncidents(ctx, since, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []int64
+			for _, inc := range incs {
+				ids = append(ids, inc.ID)
+			}
+			return ids
+		}
+		for _, tc := range []struct {
+			name  string
+			since time.Time
+			limit int
+			want  []int64
+		}{
+			{"the last day, most recently closed first", incT0, 10, []int64{b.ID, a.ID}},
+			{"since is inclusive", incT0.Add(10 * time.Minute), 10, []int64{b.ID, a.ID}},
+			{"after a's close", incT0.Add(11 * time.Minute), 10, []int64{b.ID}},
+			{"limit", incT0, 1, []int64{b.ID}},
+			{"limit clamped to 1", incT0, 0, []int64{b.ID}},
+			{"a month", incT0.Add(-30 * 24 * time.Hour), 10, []int64{b.ID, a.ID, old.ID}},
+		} {
+			if got := idsOf(tc.since, tc.limit); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("%s: %v, want %v (never the open %d)", tc.name, got, tc.want, open.ID)
+			}
+		}
+		incs, err := s.ClosedIncidents(ctx, incT0, 10)
+		if err != nil || !reflect.DeepEqual(incs[0], b) {
+			t.Errorf("read back %+v, %v; want %+v", incs[0], err, b)
+		}
+		if _, err := s.ClosedIncidents(ctx, time.Time{}, 10); err == nil || !strings.Contains(err.Error(), "out of range") {
+			t.Errorf("a zero since: %v", err)
+		}
+		cancelled, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := s.ClosedIncidents(cancelled, incT0, 10); !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "read closed incidents") {
+			t.Errorf("cancelled: %v", err)
+		}
+	})
+}
+
+func TestIncidentThreadPostsKeepsDeliveredOnes(t *testing.T) {
+	eachDialect(t, func(t *testing.T, d dialect) {
+		ctx := context.Background()
+		s := d.open(t)
+		a, _, _ := incident.Record(ctx, s, incident.Rules{}, crash(appKey, incT0))
+		b, _, _ := incident.Record(ctx, s, incident.Rules{}, crash(incident.Key{Env: "prod", Source: "docker", Target: "db"}, incT0))
+		want := []incident.ThreadPost{
+			{Kind: incident.PostKindLogs, Title: "Last log lines before the failure", Code: "line 1\nline 2", CreatedAt: incT0.Add(time.Second)},
+			{Kind: "note", Title: "second", Text: "a note", CreatedAt: incT0.Add(2 * time.Second)},
+		}
+		for _, p := range want {
+			if err := s.AppendThreadPost(ctx, a.ID, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_ = s.AppendThreadPost(ctx, b.ID, incident.ThreadPost{Kind: incident.PostKindLogs, Title: "db's", CreatedAt: incT0})
+		pending, _ := s.PendingThreadPosts(ctx, a.ID)
+		if err := s.MarkThreadPostDone(ctx, pending[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.IncidentThreadPosts(ctx, a.ID)
+		if err != nil || len(got) != 2 {
+			t.Fatalf("IncidentThreadPosts = %+v, %v; want both, the delivered one too", got, err)
+		}
+		for i := range want {
+			w := want[i]
+			w.ID, w.IncidentID = got[i].ID, a.ID
+			if !reflect.DeepEqual(got[i], w) {
+				t.Errorf("post %d: %+v, want %+v", i, got[i], w)
+			}
+		}
+		if got[0].ID != pending[0].ID {
+			t.Errorf("out of order: %+v", got)
+		}
+		if none, err := s.IncidentThreadPosts(ctx, 999); err != nil || len(none) != 0 {
+			t.Errorf("posts of no incident: %+v, %v", none, err)
+		}
+		cancelled, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := s.IncidentThreadPosts(cancelled, a.ID); !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "read thread posts of incident") {
+			t.Errorf("cancelled: %v", err)
 		}
 	})
 }

@@ -284,6 +284,20 @@ CREATE TABLE deploys (
 );
 CREATE INDEX deploys_env_target_at ON deploys (env, target, at_ns);
 `},
+		{11, "container stats samples", `
+CREATE TABLE stats_samples (
+	env          TEXT             NOT NULL,
+	service      TEXT             NOT NULL,
+	slot         INTEGER          NOT NULL,
+	time_ns      BIGINT           NOT NULL,
+	cpu_percent  DOUBLE PRECISION NOT NULL,
+	memory_bytes BIGINT           NOT NULL,
+	memory_limit BIGINT           NOT NULL,
+	cpu_limit    DOUBLE PRECISION NOT NULL,
+	PRIMARY KEY (env, service, slot)
+);
+CREATE INDEX stats_samples_time ON stats_samples (env, service, time_ns);
+`},
 	}
 }
 
@@ -383,6 +397,14 @@ INSERT INTO incident_thread_posts (incident_id, kind, title, body, code, created
 		pendingThreadPosts: `
 SELECT id, incident_id, kind, title, body, code, created_ns FROM incident_thread_posts
 WHERE incident_id = $1 AND done_ns IS NULL ORDER BY id`,
+		allThreadPosts: `
+SELECT id, incident_id, kind, title, body, code, created_ns FROM incident_thread_posts
+WHERE incident_id = $1 ORDER BY id`,
+		closedIncidents: `SELECT ` + incidentColumns + ` FROM incidents WHERE closed = 1 AND closed_ns >= $1 ORDER BY closed_ns DESC, id DESC LIMIT $2`,
+		auditAbout: `
+SELECT time_ns, user_id, channel, env, command, target, outcome, duration_ns, via
+FROM audit WHERE env = $1 AND (target = $2 OR target = '') AND time_ns BETWEEN $3 AND $4
+ORDER BY time_ns, id LIMIT $5`,
 		doneThreadPost: `UPDATE incident_thread_posts SET done_ns = $1 WHERE id = $2 AND done_ns IS NULL`,
 
 		claimDelivery:   `INSERT INTO slack_deliveries (id, seen_ns) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,

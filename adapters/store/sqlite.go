@@ -270,6 +270,22 @@ CREATE TABLE deploys (
 );
 CREATE INDEX deploys_env_target_at ON deploys (env, target, at_ns);
 `},
+		{11, "container stats samples", `
+-- A ring per service: slot is the sample's minute modulo the ring's
+-- capacity (samples.go), so a new lap overwrites the old rows.
+CREATE TABLE stats_samples (
+	env          TEXT    NOT NULL,
+	service      TEXT    NOT NULL,
+	slot         INTEGER NOT NULL,
+	time_ns      INTEGER NOT NULL,
+	cpu_percent  REAL    NOT NULL,
+	memory_bytes INTEGER NOT NULL,
+	memory_limit INTEGER NOT NULL,
+	cpu_limit    REAL    NOT NULL,
+	PRIMARY KEY (env, service, slot)
+) WITHOUT ROWID;
+CREATE INDEX stats_samples_time ON stats_samples (env, service, time_ns);
+`},
 	}
 }
 
@@ -365,6 +381,14 @@ INSERT INTO incident_thread_posts (incident_id, kind, title, body, code, created
 		pendingThreadPosts: `
 SELECT id, incident_id, kind, title, body, code, created_ns FROM incident_thread_posts
 WHERE incident_id = ? AND done_ns IS NULL ORDER BY id`,
+		allThreadPosts: `
+SELECT id, incident_id, kind, title, body, code, created_ns FROM incident_thread_posts
+WHERE incident_id = ? ORDER BY id`,
+		closedIncidents: `SELECT ` + incidentColumns + ` FROM incidents WHERE closed = 1 AND closed_ns >= ? ORDER BY closed_ns DESC, id DESC LIMIT ?`,
+		auditAbout: `
+SELECT time_ns, user_id, channel, env, command, target, outcome, duration_ns, via
+FROM audit WHERE env = ? AND (target = ? OR target = '') AND time_ns BETWEEN ? AND ?
+ORDER BY time_ns, id LIMIT ?`,
 		doneThreadPost: `UPDATE incident_thread_posts SET done_ns = ? WHERE id = ? AND done_ns IS NULL`,
 
 		claimDelivery:   `INSERT INTO slack_deliveries (id, seen_ns) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`,

@@ -146,6 +146,9 @@ type queries struct {
 
 	insertThreadPost   string // incident_id, kind, title, body, code, created
 	pendingThreadPosts string // incident_id → id, incident_id, kind, title, body, code, created
+	allThreadPosts     string // incident_id → the same columns, delivered posts too (incident reports)
+	closedIncidents    string // closed since, limit → incidentColumns, the most recently closed first
+	auditAbout         string // env, target, from, to, limit → the audit columns, oldest first
 	doneThreadPost     string // done_at, id
 
 	claimDelivery   string // id, seen: inserted unless the id is there (1 row affected: the first)

@@ -1,6 +1,9 @@
 package notify
 
 import (
+	"fmt"
+	"slices"
+
 	"mfbot/incident"
 	"mfbot/reply"
 )
@@ -46,5 +49,27 @@ type PresentedAction struct {
 
 // genericPresenter shows an incident of a source without a Presenter.
 func genericPresenter(inc *incident.Incident) Presentation {
-	return Presentation{Thread: &reply.Target{Env: inc.Key.Env}}
+	return withReport(inc, Presentation{Thread: &reply.Target{Env: inc.Key.Env}})
+}
+
+// WithReport is p whose closed incidents offer a Report button
+// (`<env> incident <id> report`): the postmortem starts from the root
+// that told the story. An open incident has no Report: its story is not
+// over.
+func WithReport(p Presenter) Presenter {
+	return PresenterFunc(func(inc *incident.Incident) Presentation {
+		return withReport(inc, p.Present(inc))
+	})
+}
+
+func withReport(inc *incident.Incident, pr Presentation) Presentation {
+	if !inc.State.Closed() || inc.ID == 0 {
+		return pr
+	}
+	// Appended to a copy: the source may share its Actions between calls.
+	pr.Actions = append(slices.Clip(pr.Actions), PresentedAction{
+		Action:         reply.Action{Label: "Report", Command: fmt.Sprintf("%s incident %d report", inc.Key.Env, inc.ID)},
+		KeepWhenClosed: true,
+	})
+	return pr
 }

@@ -185,6 +185,7 @@ type File struct {
 	ID             string
 	Name           string // filename given to files.getUploadURLExternal
 	Length         int    // length declared to files.getUploadURLExternal
+	AltText        string // alt_txt given to files.getUploadURLExternal
 	UploadURL      string
 	Content        []byte
 	Uploaded       bool // content POSTed to UploadURL

@@ -686,7 +686,7 @@ func (s *Server) filesGetUploadURLExternal(p url.Values) (map[string]any, *apiEr
 	if name == "" || err != nil || length <= 0 {
 		return nil, &apiError{code: "invalid_arguments", messages: []string{"[ERROR] missing required field: filename or length"}}
 	}
-	f := &File{ID: s.nextIDLocked("F"), Name: name, Length: length, Time: time.Now()}
+	f := &File{ID: s.nextIDLocked("F"), Name: name, Length: length, AltText: p.Get("alt_txt"), Time: time.Now()}
 	f.UploadURL = s.ts.URL + "/upload/v1/" + randomUUID()
 	s.files = append(s.files, f)
 	s.notifyLocked()

@@ -1,0 +1,151 @@
+package plot
+
+import (
+	"image/color"
+	"math"
+
+	gonumplot "gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg/draw"
+
+	"mfbot/chart"
+)
+
+// buildPanel turns a panel into a gonum plot with its axes set, and the
+// layers and legend to draw; the time ticks are added by the caller.
+func buildPanel(c chart.Chart, p chart.Panel, bottom bool, sz sizes) *builtPanel {
+	built := &builtPanel{title: p.Title, plot: gonumplot.New()}
+	pl := built.plot
+	pl.BackgroundColor = nil // the image is already white; the band above must survive
+	pl.X.Min, pl.X.Max = unixSeconds(c.From), unixSeconds(c.To)
+	lo, hi, hasPoints := valueRange(c, p)
+	pl.Y.Min, pl.Y.Max = lo, hi
+	built.valueTicks = valueTicks(lo, hi)
+	styleAxis(&pl.X, sz, draw.XCenter, draw.YTop)
+	styleAxis(&pl.Y, sz, draw.XRight, draw.YCenter)
+	pl.Y.Tick.Marker = gonumplot.ConstantTicks(built.valueTicks)
+	pl.Y.Label.Text = p.YLabel
+	if bottom {
+		pl.X.Label.Text = timeAxisLabel
+	}
+
+	windowFrom, windowTo := unixSeconds(c.From), unixSeconds(c.To)
+	spanIndex := map[string]int{} // one colour and one legend entry per label
+	for _, s := range p.Spans {
+		from, to := math.Max(unixSeconds(s.From), windowFrom), math.Min(unixSeconds(s.To), windowTo)
+		if from >= to {
+			continue // outside the window, or empty
+		}
+		index, seen := spanIndex[s.Label]
+		if !seen {
+			index = len(spanIndex)
+			spanIndex[s.Label] = index
+			if s.Label != "" {
+				built.legend = append(built.legend, legendEntry{label: s.Label, kind: legendSpan, color: colorAt(spanColors(), index)})
+			}
+		}
+		built.layers = append(built.layers, shade{from: from, to: to, fill: colorAt(spanColors(), index)})
+	}
+
+	palette := seriesColors()
+	var seriesEntries, lineEntries []legendEntry
+	var curves, references []gonumplot.Plotter
+	for i, s := range p.Series {
+		colour := colorAt(palette, i)
+		dot := draw.GlyphStyle{Color: colour, Radius: sz.px(dotRadius), Shape: draw.CircleGlyph{}}
+		curves = append(curves, newCurve(s, sz.seriesLine(colour), dot))
+		if s.Name != "" {
+			seriesEntries = append(seriesEntries, legendEntry{label: s.Name, kind: legendSeries, color: colour})
+		}
+	}
+	for j, l := range p.Lines {
+		if math.IsNaN(l.Value) || math.IsInf(l.Value, 0) {
+			continue // an unlimited limit has nothing to draw
+		}
+		colour := lineColor(palette, len(p.Series), j)
+		references = append(references, reference{value: l.Value, style: sz.refLine(colour)})
+		if l.Label != "" {
+			lineEntries = append(lineEntries, legendEntry{label: l.Label, kind: legendLine, color: colour})
+		}
+	}
+	// Curves go over the references so that a threshold never hides data.
+	built.layers = append(built.layers, references...)
+	built.layers = append(built.layers, curves...)
+	built.legend = append(append(seriesEntries, lineEntries...), built.legend...)
+	if !hasPoints {
+		noData := sz.textStyle(noDataSize, false, draw.XCenter, draw.YCenter)
+		noData.Color = mutedColor()
+		built.layers = append(built.layers, notice{message: noDataMessage, style: noData})
+	}
+	return built
+}
+
+func styleAxis(a *gonumplot.Axis, sz sizes, tickX draw.XAlignment, tickY draw.YAlignment) {
+	a.Padding = 0 // data reaches the axes: the window starts exactly at the left edge
+	a.Width = sz.px(axisWidth)
+	a.Tick.Width = sz.px(axisWidth)
+	a.Tick.Length = sz.px(tickLength)
+	a.Tick.Label = sz.textStyle(tickLabelSize, false, tickX, tickY)
+	a.Label.TextStyle = sz.textStyle(axisLabelSize, false, draw.XCenter, draw.YBottom)
+	a.Label.Padding = sz.px(8)
+}
+
+// valueRange is the vertical axis: from 0 when nothing is negative, with
+// headroom above the highest point or line so that it does not touch the
+// frame. hasPoints tells whether any finite point falls in the window.
+func valueRange(c chart.Chart, p chart.Panel) (lo, hi float64, hasPoints bool) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	include := func(v float64) {
+		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+	}
+	for _, s := range p.Series {
+		for _, pt := range s.Points {
+			if pt.T.Before(c.From) || pt.T.After(c.To) || math.IsNaN(pt.V) || math.IsInf(pt.V, 0) {
+				continue
+			}
+			hasPoints = true
+			include(pt.V)
+		}
+	}
+	for _, l := range p.Lines {
+		include(l.Value)
+	}
+	if lo > hi { // nothing to show
+		return 0, 1, hasPoints
+	}
+	const headroom = 0.1
+	switch {
+	case lo >= 0:
+		lo = 0
+	case hi <= 0:
+		hi = 0
+	}
+	span := hi - lo
+	if span == 0 { // all zero
+		return 0, 1, hasPoints
+	}
+	if lo < 0 {
+		lo -= headroom * span
+	}
+	if hi > 0 || lo == 0 {
+		hi += headroom * span
+	}
+	return lo, hi, hasPoints
+}
+
+// lineColor gives the j-th line of a panel a colour no series uses,
+// reddish and dark ones first: they read as limits.
+func lineColor(palette []color.Color, seriesCount, j int) color.Color {
+	preferred := []int{3, 6, 4, 1, 5, 2, 0} // vermillion, black, purple, orange, sky blue, green, blue
+	var free []int
+	for _, i := range preferred {
+		if i >= seriesCount {
+			free = append(free, i)
+		}
+	}
+	if j < len(free) {
+		return palette[free[j]]
+	}
+	return colorAt(palette, seriesCount+j) // more colours than the palette: they repeat
+}
