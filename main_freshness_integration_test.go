@@ -287,9 +287,21 @@ func TestFreshnessMuteACheck(t *testing.T) {
 	fake := newFake(t)
 	moreStartBot(t, stack, fake, freshConfig(t, app, ""))
 
+	// An unknown target is refused at once, to its author only, with the
+	// names it could be: no confirmation is asked for a mute that cannot run.
 	slash(t, fake, operator, "mute nonsense 1h")
-	freshConfirm(t, fake, "nonsense 1h")
-	waitBotMessage(t, fake, "the refusal", "Unknown service or check", "positions-received", "database")
+	waitFor(t, fake, "the refusal", func(s *slackfake.Server) bool {
+		for _, e := range s.Ephemerals(channel) {
+			if text := e.Text + string(e.Blocks); e.User == operator && strings.Contains(text, "Unknown service or check") &&
+				strings.Contains(text, "positions-received") && strings.Contains(text, "database") {
+				return true
+			}
+		}
+		return false
+	})
+	if _, asked := messageWith(fake, channel, "mf_confirm", "nonsense"); asked {
+		t.Error("a confirmation was asked for a mute of an unknown target")
+	}
 
 	slash(t, fake, operator, "mute positions-received 1h stale on purpose")
 	freshConfirm(t, fake, "positions-received 1h")

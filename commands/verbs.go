@@ -46,7 +46,7 @@ func (c *Catalogue) catalogue() []*verb {
 		{name: "stop", usage: "stop <service>", summary: "stop a service's container", target: serviceTarget, mutating: true, run: c.stop},
 		{name: "start", usage: "start <service>", summary: "start a service's container", target: serviceTarget, mutating: true, run: c.start},
 		{
-			name: "stats", usage: "stats [service] [--chart [--since D] [--out FILE]]", summary: "CPU, memory, network and block I/O, PIDs; --chart: a service's CPU and memory over the last hour (sampled once a minute), as a picture",
+			name: "stats", usage: "stats [service] [--chart [--since D|TIME] [--out FILE]]", summary: "CPU, memory, network and block I/O, PIDs; --chart: a service's CPU and memory over the last hour (sampled once a minute), as a picture",
 			examples: []string{"stats", "stats app --chart", "stats app --chart --since 6h"},
 			flags:    chartFlags(statsChartWindow), target: optionalTarget, run: c.statsOrChart,
 		},

@@ -14,7 +14,7 @@ import (
 // health script checked, on demand.
 func (c *Catalogue) healthVerb() *verb {
 	return &verb{
-		name: "health", usage: "health [--chart [--since D] [--out FILE]]",
+		name: "health", usage: "health [--chart [--since D|TIME] [--out FILE]]",
 		summary:  "the app healthcheck and data freshness (positions received, positions updated by Prefect, logbook, sudden drop) against their thresholds; read from the database when the app does not answer. --chart: the positions received per 5 minutes over the last day, stale periods shaded, as a picture",
 		examples: []string{"health", "prod health", "health --chart", "health --chart --since 3d"},
 		flags:    chartFlags(healthChartWindow), target: noTarget, run: c.healthOrChart,

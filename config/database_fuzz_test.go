@@ -83,6 +83,12 @@ func FuzzParseDatabaseURL(f *testing.F) {
 				continue
 			}
 			shown := db.String() + "\n" + fmt.Sprintf("%v %+v %#v %s", db, db, db, db)
+			// What is printed anyway (sslmode=verify-full, the port …) is no
+			// leak of a password that happens to be part of it ("ode=").
+			if placeholder, perr := ParseDatabaseURL(form[0] + "Plac3holderPassw0rd" + form[1]); perr == nil &&
+				strings.Contains(placeholder.String()+"\n"+fmt.Sprintf("%v %+v %#v %s", placeholder, placeholder, placeholder, placeholder), password) {
+				continue
+			}
 			if strings.Contains(shown, password) {
 				t.Fatalf("ParseDatabaseURL(%q): String shows the password %q: %s", input, password, shown)
 			}

@@ -42,7 +42,7 @@ echo "testenv: go test exited with status $rc"
 # failure) may otherwise take a minute of its own (the default -fuzzminimizetime): 100 tries bound it.
 fuzztime=${MFBOT_FUZZTIME:-5000x}
 minimizetime=${MFBOT_FUZZMINIMIZETIME:-100x}
-for target in commands:FuzzParseCommand commands:FuzzRedactSecrets config:FuzzParseDatabaseURL \
+for target in commands:FuzzParseCommand commands:FuzzCanonicalRoundTrip commands:FuzzRedactSecrets config:FuzzParseDatabaseURL \
 	bot:FuzzSlackSignature adapters/slack:FuzzRender; do
 	pkg=${target%%:*} name=${target##*:}
 	echo "testenv: go test -run '^\$' -fuzz '^$name\$' -fuzztime $fuzztime -fuzzminimizetime $minimizetime ./$pkg/"
