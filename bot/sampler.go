@@ -12,14 +12,12 @@ import (
 )
 
 // SampledEngine is what the stats sampler needs of an environment's Docker
-// engine: its containers, one stats sample of one, and the limits one was
-// created with. adapters/docker.Engine is one.
+// engine: its containers, one stats sample of one, and its details for the
+// limits it was created with. adapters/docker.Engine is one.
 type SampledEngine interface {
 	Containers(ctx context.Context) ([]containers.Container, error)
 	Stats(ctx context.Context, id string) (containers.Stats, error)
-	// Limits reads a container's configured memory (bytes) and CPU
-	// (cores) limits, 0 when none is set.
-	Limits(ctx context.Context, id string) (memoryBytes uint64, cpus float64, err error)
+	Inspect(ctx context.Context, id string) (containers.ContainerDetails, error)
 }
 
 // SamplerEnv is an environment whose services the sampler samples.
@@ -232,11 +230,12 @@ func (s *Sampler) limitsOf(ctx context.Context, env SamplerEnv, id string, timeo
 		return cached.memoryBytes, cached.cpus, nil
 	}
 	limitsCtx, cancel := context.WithTimeout(ctx, timeout)
-	memoryBytes, cpus, err := env.Engine.Limits(limitsCtx, id)
+	details, err := env.Engine.Inspect(limitsCtx, id)
 	cancel()
 	if err != nil {
 		return 0, 0, err
 	}
+	memoryBytes, cpus := details.MemoryLimit, details.CPULimit
 	s.mu.Lock()
 	if s.limits == nil {
 		s.limits = map[limitsKey]cachedLimits{}

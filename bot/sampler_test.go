@@ -75,15 +75,15 @@ func statsOf(id string) containers.Stats {
 	return containers.Stats{CPUPercent: float64(len(id)) * 10, MemoryUsage: uint64(len(id)) << 20, MemoryLimit: 64 << 30}
 }
 
-func (f *fakeSampledEngine) Limits(ctx context.Context, id string) (uint64, float64, error) {
+func (f *fakeSampledEngine) Inspect(ctx context.Context, id string) (containers.ContainerDetails, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.limitsCalls[id]++
 	if err := f.limitsErr[id]; err != nil {
-		return 0, 0, err
+		return containers.ContainerDetails{}, err
 	}
 	l := f.limits[id]
-	return uint64(l[0]), l[1], nil
+	return containers.ContainerDetails{MemoryLimit: uint64(l[0]), CPULimit: l[1]}, nil
 }
 
 func (f *fakeSampledEngine) calls(id string) (stats, limits int) {

@@ -72,13 +72,9 @@ func positionsChart(env string, h database.PositionHistory, from, to time.Time, 
 	}
 	rep.Newest = newest
 	rep.Stale = stalePeriods(h, from, to, threshold)
+	spans := rep.Stale
 
 	title := fmt.Sprintf("Positions received in %s, %s – %s UTC", env, from.UTC().Format("Jan 02 15:04"), to.UTC().Format("Jan 02 15:04"))
-	staleLabel := fmt.Sprintf("stale: no position for over %s", human.Duration(threshold))
-	spans := make([]chart.Span, len(rep.Stale))
-	for i, s := range rep.Stale {
-		spans[i] = chart.Span{Label: staleLabel, From: s.From, To: s.To}
-	}
 	return chart.Chart{
 		Title: title, From: from, To: to,
 		Panels: []chart.Panel{
@@ -104,10 +100,11 @@ func appendPoint(s chart.Series, t time.Time, v float64) chart.Series {
 // to the next position (or to, when none came).
 func stalePeriods(h database.PositionHistory, from, to time.Time, threshold time.Duration) []chart.Span {
 	var out []chart.Span
+	label := fmt.Sprintf("stale: no position for over %s", human.Duration(threshold))
 	add := func(start, end time.Time) {
 		start, end = maxTime(start, from), minTime(end, to)
 		if start.Before(end) {
-			out = append(out, chart.Span{From: start, To: end})
+			out = append(out, chart.Span{Label: label, From: start, To: end})
 		}
 	}
 	previous := h.Before

@@ -30,6 +30,9 @@ const (
 	// maxReportActions bounds the report's actions: a crash loop poked at
 	// for hours must still give a file one can read.
 	maxReportActions = 200
+	// maxReportAuditRead bounds the audit entries read for a report, those
+	// about other things included (the store's own bound).
+	maxReportAuditRead = 1000
 	// defaultClosedSince and maxClosedSince bound `incidents --closed
 	// --since`: a week covers the postmortems still to write, a month is
 	// as far as one goes back in chat.
@@ -82,24 +85,28 @@ func (c *Catalogue) incidentReport(ctx context.Context, call *call) (reply.Reply
 	if to.After(now) {
 		to = now
 	}
-	entries, err := reports.AuditAbout(ctx, env, inc.Key.Target, from, to, maxReportActions+1)
+	// Entries without a target (status, help …) come with those about
+	// it: the cap applies to the actions kept, not to what was read.
+	entries, err := reports.AuditAbout(ctx, env, inc.Key.Target, from, to, maxReportAuditRead)
 	if err != nil {
 		return reply.Reply{}, fmt.Errorf("read the audit log for incident %d: %w", id, err)
-	}
-	cut := len(entries) > maxReportActions
-	if cut {
-		entries = entries[:maxReportActions]
 	}
 	posts, err := reports.IncidentThreadPosts(ctx, id)
 	if err != nil {
 		return reply.Reply{}, fmt.Errorf("read the thread of incident %d: %w", id, err)
 	}
-	report := incident.Report{Incident: inc, ActionsFrom: from, ActionsTo: to, ActionsCut: cut, Generated: now}
+	report := incident.Report{Incident: inc, ActionsFrom: from, ActionsTo: to, Generated: now}
 	for _, e := range entries {
-		if concernsIncident(e, inc) {
-			report.Actions = append(report.Actions, e)
+		if !concernsIncident(e, inc) {
+			continue
 		}
+		if len(report.Actions) == maxReportActions {
+			report.ActionsCut = true
+			break
+		}
+		report.Actions = append(report.Actions, e)
 	}
+	report.ActionsCut = report.ActionsCut || len(entries) == maxReportAuditRead
 	for _, p := range posts {
 		if p.Kind == incident.PostKindLogs {
 			report.Logs = append(report.Logs, p)

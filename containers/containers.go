@@ -106,6 +106,12 @@ type ContainerDetails struct {
 	LogPath       string
 	LogDriver     string
 	HealthLog     []HealthCheck
+	// MemoryLimit (bytes) and CPULimit (cores) are the limits the
+	// container was created with (--memory, --cpus or a CPU quota); 0:
+	// none. Stats cannot tell: without a limit the engine reports the
+	// host's memory.
+	MemoryLimit uint64
+	CPULimit    float64
 }
 
 // Mount is a volume or bind mount.

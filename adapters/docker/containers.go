@@ -97,6 +97,7 @@ func detailsFrom(info container.InspectResponse) containers.ContainerDetails {
 			d.RestartPolicy += ":" + itoa(hc.RestartPolicy.MaximumRetryCount)
 		}
 		d.LogDriver = hc.LogConfig.Type
+		d.MemoryLimit, d.CPULimit = limitsFrom(hc.Resources)
 		for port, bindings := range hc.PortBindings {
 			for _, b := range bindings {
 				d.Ports = append(d.Ports, containers.Port{HostIP: b.HostIP, HostPort: b.HostPort, ContainerPort: string(port)})

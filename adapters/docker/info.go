@@ -60,23 +60,6 @@ func (e *Engine) Stats(ctx context.Context, id string) (containers.Stats, error)
 	return out, nil
 }
 
-// Limits reads the limits a container was created with: memory in bytes
-// (HostConfig.Memory, --memory) and CPU in cores (HostConfig.NanoCpus,
-// --cpus, else CpuQuota/CpuPeriod, compose's cpu_quota); 0 when none is
-// set. Stats cannot tell: without a limit the engine reports the host's
-// memory as the limit.
-func (e *Engine) Limits(ctx context.Context, id string) (memoryBytes uint64, cpus float64, err error) {
-	info, err := e.api.ContainerInspect(ctx, id)
-	if err != nil {
-		return 0, 0, e.wrap("read the limits of container "+id, err)
-	}
-	if info.ContainerJSONBase == nil || info.HostConfig == nil {
-		return 0, 0, nil
-	}
-	memoryBytes, cpus = limitsFrom(info.HostConfig.Resources)
-	return memoryBytes, cpus, nil
-}
-
 // limitsFrom reads the memory and CPU limits of a container's resources.
 func limitsFrom(r container.Resources) (memoryBytes uint64, cpus float64) {
 	if r.Memory > 0 {
