@@ -48,7 +48,10 @@ var (
 	// so that only a real scheme is quoted in an error.
 	schemePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*(:[A-Za-z][A-Za-z0-9+.-]*)?$`)
 	hostPattern   = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
-	ipv6Pattern   = regexp.MustCompile(`^[0-9A-Fa-f:.]+(%[A-Za-z0-9._~-]+)?$`)
+	// paramPattern is a libpq keyword, a pgjdbc property or a server
+	// setting (custom ones have a dot): never an @, a : or a /.
+	paramPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+	ipv6Pattern  = regexp.MustCompile(`^[0-9A-Fa-f:.]+(%[A-Za-z0-9._~-]+)?$`)
 )
 
 // splitDatabaseScheme returns the form of s ("JDBC" or "postgres") and what
@@ -86,6 +89,11 @@ func parseDatabaseParts(rest string, jdbc bool) (Database, error) {
 			return Database{}, err
 		}
 		authority = authority[i+1:]
+	} else if !jdbc && strings.Contains(afterAuthority, "@") {
+		// "postgres://u:pa/ss@h/db": the / ended the host early, and the
+		// rest would be read as a database name and parameters, password
+		// included, which String would then print.
+		return Database{}, errors.New("@ after the host: percent-encode / ? # in the password (%2F %3F %23) and @ in a parameter (%40)")
 	}
 	if err := db.parseHostPort(authority); err != nil {
 		return Database{}, err
@@ -182,8 +190,13 @@ func (db *Database) parseQuery(query string, jdbc bool) error {
 			return errors.New("query parameter without = (write & inside a value as %26)")
 		}
 		key, err := url.QueryUnescape(rawKey)
-		if err != nil {
+		switch {
+		case err != nil:
 			return errors.New("invalid percent-encoding in a query parameter name")
+		case key == "":
+			return errors.New("query parameter without a name (write & inside a value as %26)")
+		case !paramPattern.MatchString(key):
+			return errors.New("invalid character in a query parameter name (is a character of the password not percent-encoded?)")
 		}
 		value, err := url.QueryUnescape(rawValue)
 		if err != nil {

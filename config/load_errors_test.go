@@ -353,7 +353,7 @@ func TestLoadRejectsMalformedConfiguration(t *testing.T) {
 		{
 			name:   "ENV_DB_URL with a misplaced password character",
 			env:    map[string]string{"ENV_DB_URL": "postgres://mf:Pa55/w0rd@db/monitorfishdb"},
-			want:   []string{"ENV_DB_URL: malformed postgres URL: invalid port"},
+			want:   []string{"ENV_DB_URL: malformed postgres URL: @ after the host: percent-encode / ? # in the password"},
 			secret: "w0rd",
 		},
 		{
