@@ -176,9 +176,11 @@ func TestSlackDeployApp(t *testing.T) {
 	if _, err := fake.ClickButton(ctx, channel, first, "mf_confirm", "", operator); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, fake, "the first deploy running", func(s *slackfake.Server) bool {
+	// "Deploying …" once it holds the lock; the "Running …" a confirmed
+	// command shows at once comes before it and would race the second click.
+	waitFor(t, fake, "the first deploy holding the lock", func(s *slackfake.Server) bool {
 		m, _ := s.Message(channel, first)
-		return strings.Contains(m.Text, "Running") || strings.Contains(m.Text, "Deploying")
+		return strings.Contains(m.Text+string(m.Blocks), "Deploying v1 to app")
 	})
 	if _, err := fake.ClickButton(ctx, channel, second, "mf_confirm", "", operator); err != nil {
 		t.Fatal(err)

@@ -24,6 +24,8 @@ type recordingEngine struct {
 	containers.Engine // unimplemented methods panic: a test calling one is wrong
 	containers        []containers.Container
 	listErr           error
+	memoryLimit       uint64  // what Inspect reports as the containers' limits
+	cpuLimit          float64 // (0: none, like docker)
 	mu                sync.Mutex
 	mutations         []string
 }
@@ -41,7 +43,7 @@ func (e *recordingEngine) Containers(context.Context) ([]containers.Container, e
 func (e *recordingEngine) Inspect(_ context.Context, id string) (containers.ContainerDetails, error) {
 	for _, c := range e.containers {
 		if c.ID == id {
-			return containers.ContainerDetails{Container: c, StartedAt: time.Now().Add(-time.Hour)}, nil
+			return containers.ContainerDetails{Container: c, StartedAt: time.Now().Add(-time.Hour), MemoryLimit: e.memoryLimit, CPULimit: e.cpuLimit}, nil
 		}
 	}
 	return containers.ContainerDetails{}, errors.New("no such container")
@@ -221,6 +223,25 @@ func TestEngineErrorsBecomeFailedReplies(t *testing.T) {
 	rep := c.Run(context.Background(), Request{Line: "status", User: "U1", Via: ViaConsole})
 	if rep.Status != StatusFailed || !strings.Contains(replyText(rep), "unreachable") {
 		t.Fatalf("%s: %s", rep.Status, replyText(rep))
+	}
+}
+
+func TestInspectShowsLimits(t *testing.T) {
+	c, engines := testCatalogue(t, "local")
+	for _, tt := range []struct {
+		memory uint64
+		cpus   float64
+		want   string
+	}{
+		{0, 0, "Limits no memory limit, no CPU limit"},
+		{512 << 20, 1.5, "Limits 512.0MiB memory, 1.5 CPUs"},
+		{2 << 30, 0, "Limits 2.0GiB memory, no CPU limit"},
+	} {
+		engines["local"].memoryLimit, engines["local"].cpuLimit = tt.memory, tt.cpus
+		rep := c.Run(context.Background(), Request{Line: "inspect app", User: "U1", Via: ViaConsole})
+		if rep.Status != StatusOK || !strings.Contains(replyText(rep), tt.want+"\n") {
+			t.Errorf("limits %d B, %g CPUs: %s, want a line %q:\n%s", tt.memory, tt.cpus, rep.Status, tt.want, replyText(rep))
+		}
 	}
 }
 

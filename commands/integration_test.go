@@ -202,7 +202,7 @@ func TestInspectMasksSecrets(t *testing.T) {
 	if strings.Contains(out, stackSecret) {
 		t.Errorf("the database password reached the reply:\n%s", out)
 	}
-	for _, want := range []string{"always", "healthy", "127.0.0.1:18880", "json-file"} {
+	for _, want := range []string{"always", "healthy", "127.0.0.1:18880", "json-file", "no memory limit, no CPU limit"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("inspect lacks %q:\n%s", want, out)
 		}

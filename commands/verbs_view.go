@@ -8,6 +8,7 @@ import (
 	"mfbot/pipeline"
 	"mfbot/reply"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -294,13 +295,14 @@ func (c *Catalogue) inspect(ctx context.Context, call *call) (reply.Reply, error
 		health = "no healthcheck"
 	}
 	fields := []reply.Field{
-		{Label: "Container", Value: d.Name + " (" + d.ID[:12] + ")"},
+		{Label: "Container", Value: d.Name + " (" + containerShortID(d.ID) + ")"},
 		{Label: "Image", Value: d.Image},
 		{Label: "Image ID", Value: d.ImageID},
 		{Label: "Created", Value: d.Created.UTC().Format(time.RFC3339)},
 		{Label: "State", Value: fmt.Sprintf("%s since %s (exit code %d, OOM killed %t)", d.State, d.StartedAt.UTC().Format(time.RFC3339), d.ExitCode, d.OOMKilled)},
 		{Label: "Restart policy", Value: fmt.Sprintf("%s, restarted %d times", orNone(d.RestartPolicy), d.RestartCount)},
 		{Label: "Health", Value: health},
+		{Label: "Limits", Value: limitsText(d.MemoryLimit, d.CPULimit)},
 		{Label: "Networks", Value: strings.Join(sorted(d.Networks), ", ")},
 		{Label: "Log", Value: orNone(d.LogDriver) + " " + d.LogPath},
 	}
@@ -330,6 +332,27 @@ func (c *Catalogue) inspect(ctx context.Context, call *call) (reply.Reply, error
 	slices.Sort(env)
 	blocks = append(blocks, &reply.Code{Text: "Environment:\n" + strings.Join(env, "\n")})
 	return reply.Reply{Status: reply.StatusOK, Title: fmt.Sprintf("Inspect %s", call.service.Name), Blocks: blocks, Actions: []reply.Action{logsAction(call)}}, nil
+}
+
+// limitsText says what the engine caps a container at: "no limit" is worth
+// showing, since a container without one can take the whole host.
+func limitsText(memory uint64, cpus float64) string {
+	mem, cpu := "no memory limit", "no CPU limit"
+	if memory > 0 {
+		mem = human.Bytes(int64(memory)) + " memory"
+	}
+	if cpus > 0 {
+		cpu = strconv.FormatFloat(cpus, 'f', -1, 64) + " CPUs"
+	}
+	return mem + ", " + cpu
+}
+
+// containerShortID is the 12-character ID docker ps shows.
+func containerShortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
 }
 
 // volumes answers `volumes`: volumes of the compose project or mounted by
