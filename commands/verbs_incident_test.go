@@ -246,6 +246,33 @@ func TestIncidentReportCutsLongActionLists(t *testing.T) {
 	}
 }
 
+// TestIncidentReportCapCountsActionsKept: commands about nothing in
+// particular (status, help …) are read with the incident's but are not its
+// actions, so they neither use up the 200 nor hide the actions after them.
+func TestIncidentReportCapCountsActionsKept(t *testing.T) {
+	c, st := reportCatalogue(t, reportT0.Add(time.Hour), nil)
+	inc := recordIncident(t, st, incident.Key{Env: "prod", Source: "docker", Target: "app"}, reportT0, 10*time.Minute)
+	for i := range 300 {
+		_ = st.AppendAudit(context.Background(), audit.Entry{Time: reportT0.Add(time.Duration(i) * time.Second), Env: "prod",
+			Command: fmt.Sprintf("prod status #%d", i), Outcome: "ok"})
+	}
+	for i := range 3 {
+		_ = st.AppendAudit(context.Background(), audit.Entry{Time: reportT0.Add(6*time.Minute + time.Duration(i)*time.Second), Env: "prod", Target: "app",
+			Command: fmt.Sprintf("prod restart app #%d", i), Outcome: "ok"})
+	}
+	rep := c.Run(context.Background(), slack(fmt.Sprintf("prod incident %d report", inc.ID), "UVIEW", "COPS"))
+	md := string(reportFile(t, rep).Content)
+	actions := md[strings.Index(md, "## Operators"):]
+	for i := range 3 {
+		if !strings.Contains(actions, fmt.Sprintf("restart app #%d`", i)) {
+			t.Errorf("action #%d missing behind 300 unrelated entries:\n%s", i, actions)
+		}
+	}
+	if strings.Contains(actions, "status #") || strings.Contains(actions, "_Only the first") {
+		t.Errorf("unrelated entries shown, or a cut announced:\n%s", actions)
+	}
+}
+
 func TestIncidentReportRefusals(t *testing.T) {
 	c, st := reportCatalogue(t, reportT0.Add(time.Hour), nil)
 	inc := recordIncident(t, st, incident.Key{Env: "prod", Source: "docker", Target: "app"}, reportT0, 10*time.Minute)
