@@ -48,7 +48,7 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 		return s.start(ctx, sqliteMigrations())
 	}
 
-	abs, err := prepareSQLiteFile(path)
+	abs, err := prepareSQLiteFile(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", s.name, err)
 	}
@@ -80,9 +80,9 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 }
 
 // prepareSQLiteFile checks the directory and, when the database does not
-// exist yet, creates it empty and private (0600: the audit log says who did
-// what); SQLite gives its -wal and -shm files the same mode.
-func prepareSQLiteFile(path string) (string, error) {
+// exist yet, creates it private (0600: the audit log says who did what);
+// SQLite gives its -wal and -shm files the same mode.
+func prepareSQLiteFile(ctx context.Context, path string) (string, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return "", err
@@ -96,18 +96,56 @@ func prepareSQLiteFile(path string) (string, error) {
 	} else if !fi.IsDir() {
 		return "", fmt.Errorf("%s is not a directory", dir)
 	}
-	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-	switch {
+	switch fi, err := os.Stat(abs); {
+	case err == nil && fi.IsDir():
+		return "", fmt.Errorf("%s is a directory", abs)
 	case err == nil:
-		return abs, f.Close()
-	case errors.Is(err, fs.ErrExist):
-		if fi, err := os.Stat(abs); err == nil && fi.IsDir() {
-			return "", fmt.Errorf("%s is a directory", abs)
-		}
 		return abs, nil
-	default:
+	case !errors.Is(err, fs.ErrNotExist):
 		return "", err
 	}
+	return abs, createSQLiteFile(ctx, abs)
+}
+
+// createSQLiteFile makes a new database at abs, already in WAL mode, and
+// puts it in place with one link(2). Processes starting together must never
+// see an empty file: SQLite, finding a -wal beside an empty database,
+// deletes it, and a second process doing the same fails with "disk I/O error
+// (5898)" (SQLITE_IOERR_DELETE_NOENT). Whoever links first wins; the others
+// find the file there and open it.
+func createSQLiteFile(ctx context.Context, abs string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(abs), "."+filepath.Base(abs)+".new-*") // 0600
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	defer func() {
+		for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+			_ = os.Remove(name + suffix)
+		}
+	}()
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: name}).EscapedPath())
+	if err != nil {
+		return err
+	}
+	var mode string
+	err = db.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("create %s: %w", abs, err)
+	}
+	if mode != "wal" {
+		return fmt.Errorf("create %s: journal mode is %q, not wal", abs, mode)
+	}
+	if err := os.Link(name, abs); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("create %s: %w", abs, err)
+	}
+	return nil
 }
 
 // sqliteMigrations is the SQLite schema, oldest first. Times are INTEGER

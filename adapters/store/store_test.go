@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -75,6 +76,52 @@ func TestOpenFileDescribeAndMode(t *testing.T) {
 	}
 	if err := s.read.QueryRow("PRAGMA busy_timeout").Scan(&busy); err != nil || busy != sqliteBusyTimeoutMS {
 		t.Errorf("busy_timeout = %d, %v; want %d", busy, err, sqliteBusyTimeoutMS)
+	}
+}
+
+// TestNewDatabaseFileIsNeverEmpty: a new database appears at its path
+// whole, already in WAL mode (header bytes 18 and 19 are 2), so that a
+// process opening it at that instant never finds an empty file beside
+// another's -wal (SQLITE_IOERR_DELETE_NOENT, seen in CI). The process that
+// links second keeps the first one's file, and no temporary file is left.
+func TestNewDatabaseFileIsNeverEmpty(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "a dir?#")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "mf bot.db")
+	abs, err := prepareSQLiteFile(ctx, path)
+	if err != nil {
+		t.Fatalf("prepare: %v", err)
+	}
+	first, err := os.ReadFile(abs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first) < 100 || !bytes.HasPrefix(first, []byte("SQLite format 3\x00")) || first[18] != 2 || first[19] != 2 {
+		t.Fatalf("new database: %d bytes, header %q; want a WAL database (bytes 18, 19 = 2)", len(first), first[:min(len(first), 20)])
+	}
+	if fi, err := os.Stat(abs); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("mode: %v, %v; want 600", fi.Mode(), err)
+	}
+	// The loser of a race: the path exists when it links.
+	if err := createSQLiteFile(ctx, abs); err != nil {
+		t.Fatalf("create over an existing database: %v", err)
+	}
+	if again, err := os.ReadFile(abs); err != nil || !bytes.Equal(again, first) {
+		t.Fatalf("the existing database changed: %v", err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Name() != "mf bot.db" {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("directory holds %q, want only the database", names)
 	}
 }
 
