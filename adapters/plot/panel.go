@@ -4,28 +4,32 @@ import (
 	"image/color"
 	"math"
 
-	gonumplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg/draw"
 
 	"mfbot/chart"
 )
 
-// buildPanel turns a panel into a gonum plot with its axes set, and the
-// layers and legend to draw; the time ticks are added by the caller.
+// buildPanel turns a panel into its frame (axes set, the time ticks are
+// added by the caller), the layers and the legend to draw.
 func buildPanel(c chart.Chart, p chart.Panel, bottom bool, sz sizes) *builtPanel {
-	built := &builtPanel{title: p.Title, plot: gonumplot.New()}
-	pl := built.plot
-	pl.BackgroundColor = nil // the image is already white; the band above must survive
-	pl.X.Min, pl.X.Max = unixSeconds(c.From), unixSeconds(c.To)
 	lo, hi, hasPoints := valueRange(c, p)
-	pl.Y.Min, pl.Y.Max = lo, hi
-	built.valueTicks = valueTicks(lo, hi)
-	styleAxis(&pl.X, sz, draw.XCenter, draw.YTop)
-	styleAxis(&pl.Y, sz, draw.XRight, draw.YCenter)
-	pl.Y.Tick.Marker = gonumplot.ConstantTicks(built.valueTicks)
-	pl.Y.Label.Text = p.YLabel
+	built := &builtPanel{title: p.Title, frame: frame{
+		x: axis{
+			min: unixSeconds(c.From), max: unixSeconds(c.To),
+			tickLabel: sz.textStyle(tickLabelSize, false, draw.XCenter, draw.YTop),
+			title:     sz.textStyle(axisLabelSize, false, draw.XCenter, draw.YTop),
+		},
+		y: axis{
+			min: lo, max: hi, ticks: valueTicks(lo, hi), label: p.YLabel,
+			tickLabel: sz.textStyle(tickLabelSize, false, draw.XRight, draw.YCenter),
+			title:     sz.textStyle(axisLabelSize, false, draw.XCenter, draw.YTop),
+		},
+		line:       draw.LineStyle{Color: textColor(), Width: sz.px(axisWidth)},
+		tickLength: sz.px(tickLength),
+		padding:    sz.px(8),
+	}}
 	if bottom {
-		pl.X.Label.Text = timeAxisLabel
+		built.frame.x.label = timeAxisLabel
 	}
 
 	windowFrom, windowTo := unixSeconds(c.From), unixSeconds(c.To)
@@ -48,7 +52,7 @@ func buildPanel(c chart.Chart, p chart.Panel, bottom bool, sz sizes) *builtPanel
 
 	palette := seriesColors()
 	var seriesEntries, lineEntries []legendEntry
-	var curves, references []gonumplot.Plotter
+	var curves, references []layer
 	for i, s := range p.Series {
 		colour := colorAt(palette, i)
 		dot := draw.GlyphStyle{Color: colour, Radius: sz.px(dotRadius), Shape: draw.CircleGlyph{}}
@@ -77,16 +81,6 @@ func buildPanel(c chart.Chart, p chart.Panel, bottom bool, sz sizes) *builtPanel
 		built.layers = append(built.layers, notice{message: noDataMessage, style: noData})
 	}
 	return built
-}
-
-func styleAxis(a *gonumplot.Axis, sz sizes, tickX draw.XAlignment, tickY draw.YAlignment) {
-	a.Padding = 0 // data reaches the axes: the window starts exactly at the left edge
-	a.Width = sz.px(axisWidth)
-	a.Tick.Width = sz.px(axisWidth)
-	a.Tick.Length = sz.px(tickLength)
-	a.Tick.Label = sz.textStyle(tickLabelSize, false, tickX, tickY)
-	a.Label.TextStyle = sz.textStyle(axisLabelSize, false, draw.XCenter, draw.YBottom)
-	a.Label.Padding = sz.px(8)
 }
 
 // valueRange is the vertical axis: from 0 when nothing is negative, with

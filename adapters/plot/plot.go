@@ -1,6 +1,6 @@
 // Package plot draws charts (package chart) as PNG images meant to be read
 // on a phone: large text, one colour per series, the time axis in UTC. It
-// uses gonum.org/v1/plot for the axes and draws the rest itself.
+// draws with gonum.org/v1/plot's canvas (vg, vg/draw, vgimg).
 package plot
 
 import (
@@ -12,7 +12,6 @@ import (
 	"math"
 	"strings"
 
-	gonumplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -92,18 +91,12 @@ func validate(c chart.Chart) error {
 
 const timeFormatForErrors = "2006-01-02 15:04:05Z07:00"
 
-// builtPanel is one panel ready to draw: its gonum plot, its legend and
-// the crops that align its data area with the other panels.
+// builtPanel is one panel ready to draw: its frame, layers and legend.
 type builtPanel struct {
-	title       string
-	plot        *gonumplot.Plot
-	valueTicks  []gonumplot.Tick
-	layers      []gonumplot.Plotter // added over the grid once time ticks are known
-	legend      []legendEntry
-	cropLeft    vg.Length
-	cropRight   vg.Length
-	bottomInset vg.Length // from the plot's bottom to its data area
-	topInset    vg.Length
+	title  string
+	frame  frame
+	layers []layer // over the grid, in this order
+	legend []legendEntry
 }
 
 func (r Renderer) render(c chart.Chart) (rendering, error) {
@@ -116,6 +109,9 @@ func (r Renderer) render(c chart.Chart) (rendering, error) {
 	}
 	w, h := vg.Length(width), vg.Length(height)
 	sz := scaleFor(width, height, len(c.Panels), c.Title != "")
+	if sz.fonts, err = newTextHandler(); err != nil {
+		return rendering{}, fmt.Errorf("drawing chart %q: %w", c.Title, err)
+	}
 
 	img := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(pixelsPerInch), vgimg.UseBackgroundColor(background()))
 	whole := draw.New(img)
@@ -132,31 +128,30 @@ func (r Renderer) render(c chart.Chart) (rendering, error) {
 	for i, p := range c.Panels {
 		panels[i] = buildPanel(c, p, i == len(c.Panels)-1, sz)
 	}
-
 	fitValueLabels(panels, estimateDataHeight(panels, top-m, sz))
 
-	probe := func(left, right vg.Length) draw.Canvas {
-		return draw.Canvas{Canvas: img, Rectangle: vg.Rectangle{
-			Min: vg.Point{X: m + left, Y: 0},
-			Max: vg.Point{X: w - m - right, Y: h},
-		}}
+	// Every data area has the same left and right edges, so that a time is
+	// at the same place in every panel.
+	var axisWidth vg.Length
+	for _, p := range panels {
+		axisWidth = max(axisWidth, p.frame.leftWidth())
 	}
-	addTimeAxis(panels, c, probe, sz)
-	dataLeft, dataRight := alignHorizontally(panels, probe)
+	dataLeft := m + axisWidth
+	dataRight := addTimeAxis(panels, c, dataLeft, w-m, sz)
 
 	legendLabel := sz.textStyle(legendSize, false, draw.XLeft, draw.YCenter)
 	placesByPanel := make([][]legendPlace, len(panels))
 	bands := make([]vg.Length, len(panels))
-	var allBands vg.Length
+	fixed := vg.Length(0) // all but the data areas
 	for i, p := range panels {
 		places, rows := layoutLegend(p.legend, dataRight-dataLeft, sz, legendLabel)
 		placesByPanel[i] = places
 		bands[i] = bandHeight(p, rows, sz)
-		allBands += bands[i]
+		fixed += bands[i] + p.frame.topOverhang() + p.frame.bottomHeight()
 	}
 	panelTitle := sz.textStyle(panelTitleSize, true, draw.XCenter, draw.YTop)
 
-	dataHeight := equalDataHeight(panels, top-m-allBands, probe)
+	dataHeight := (top - m - fixed) / vg.Length(len(panels))
 	if minimum := sz.px(40); !(dataHeight >= minimum) { // NaN when nothing fits
 		return rendering{}, fmt.Errorf("drawing chart %q: %d panels do not fit in %d×%d pixels", c.Title, len(panels), width, height)
 	}
@@ -169,62 +164,48 @@ func (r Renderer) render(c chart.Chart) (rendering, error) {
 			y -= panelTitle.Height("Mg") + m/2
 		}
 		drawLegend(whole, placesByPanel[i], vg.Point{X: dataLeft, Y: y}, sz, legendLabel)
-		top -= bands[i]
-		plotHeight := p.topInset + dataHeight + p.bottomInset
-		area := draw.Canvas{Canvas: img, Rectangle: vg.Rectangle{
-			Min: vg.Point{X: m + p.cropLeft, Y: top - plotHeight},
-			Max: vg.Point{X: w - m - p.cropRight, Y: top},
+		top -= bands[i] + p.frame.topOverhang()
+		data := draw.Canvas{Canvas: img, Rectangle: vg.Rectangle{
+			Min: vg.Point{X: dataLeft, Y: top - dataHeight},
+			Max: vg.Point{X: dataRight, Y: top},
 		}}
-		p.plot.Draw(area)
-		drawn.dataAreas[i] = pixelRect(p.plot.DataCanvas(area).Rectangle, height)
-		top -= plotHeight
+		toX, toY := p.frame.transforms(data)
+		for _, l := range p.layers {
+			l.draw(data, toX, toY)
+		}
+		p.frame.draw(whole, data.Rectangle)
+		drawn.dataAreas[i] = pixelRect(data.Rectangle, height)
+		top -= dataHeight + p.frame.bottomHeight()
 	}
 	drawn.image = img.Image()
 	return drawn, nil
 }
 
 // addTimeAxis gives every panel the same time ticks, labelled under the
-// bottom panel only, with the grid and the data over it. The number of
-// ticks depends on the width of the data area, so on the widest value axis.
-func addTimeAxis(panels []*builtPanel, c chart.Chart, probe func(left, right vg.Length) draw.Canvas, sz sizes) {
-	whole := probe(0, 0)
-	widestAxis := vg.Length(0)
-	for _, p := range panels {
-		widestAxis = max(widestAxis, p.plot.DataCanvas(whole).Min.X-whole.Min.X)
-	}
+// bottom panel only, and the grid under the data; it returns the right
+// edge of the data areas, left of maxRight by as much as the last time
+// label, centred on its tick, needs. The ticks depend on the width and the
+// width on the ticks: a few rounds settle both.
+func addTimeAxis(panels []*builtPanel, c chart.Chart, dataLeft, maxRight vg.Length, sz sizes) (dataRight vg.Length) {
 	label := sz.textStyle(tickLabelSize, false, draw.XCenter, draw.YTop)
-	ticks := timeTicks(c.From, c.To, whole.Max.X-whole.Min.X-widestAxis, label)
+	bottom := &panels[len(panels)-1].frame
+	dataRight = maxRight
+	var ticks []tick
+	for range 3 {
+		ticks = timeTicks(c.From, c.To, dataRight-dataLeft, label)
+		bottom.x.ticks = ticks
+		dataRight = dataLeft + bottom.dataWidth(maxRight-dataLeft)
+	}
+	lines := grid{times: ticks, style: draw.LineStyle{Color: gridColor(), Width: sz.px(gridWidth)}}
 	for i, p := range panels {
-		labelled := ticks
 		if i != len(panels)-1 {
-			labelled = unlabelled(ticks)
+			p.frame.x.ticks = unlabelled(ticks)
 		}
-		p.plot.X.Tick.Marker = gonumplot.ConstantTicks(labelled)
-		p.plot.Add(grid{times: ticks, values: p.valueTicks, style: draw.LineStyle{Color: gridColor(), Width: sz.px(gridWidth)}})
-		p.plot.Add(p.layers...)
+		g := lines
+		g.values = p.frame.y.ticks
+		p.layers = append([]layer{g}, p.layers...)
 	}
-}
-
-// equalDataHeight shares height (all but the bands) between the panels so
-// that their data areas are equally high, and records each panel's axes
-// room (insets). The insets depend a little on the height, as a value
-// label near the top may stick out of the data area: a few rounds settle.
-func equalDataHeight(panels []*builtPanel, height vg.Length, probe func(left, right vg.Length) draw.Canvas) vg.Length {
-	n := vg.Length(len(panels))
-	dataHeight := height / n
-	for range 4 {
-		var insets vg.Length
-		for _, p := range panels {
-			probed := probe(p.cropLeft, p.cropRight)
-			probed.Max.Y = max(dataHeight+p.bottomInset+p.topInset, 1)
-			measured := p.plot.DataCanvas(probed)
-			p.bottomInset = measured.Min.Y - probed.Min.Y
-			p.topInset = probed.Max.Y - measured.Max.Y
-			insets += p.bottomInset + p.topInset
-		}
-		dataHeight = (height - insets) / n
-	}
-	return dataHeight
+	return dataRight
 }
 
 // estimateDataHeight guesses the height of a data area before the layout
@@ -253,13 +234,11 @@ func bandHeight(p *builtPanel, legendRows int, sz sizes) vg.Length {
 	return band
 }
 
-// fitValueLabels wraps value-axis labels longer than the data area is
-// high, on two lines, then cuts them: gonum would otherwise shrink the
-// data area to fit the label, and the panels would not line up.
+// fitValueLabels wraps value-axis titles longer than the data area is
+// high, on two lines, then cuts them.
 func fitValueLabels(panels []*builtPanel, dataHeight vg.Length) {
 	for _, p := range panels {
-		label := &p.plot.Y.Label
-		label.Text = fitLines(label.TextStyle, label.Text, 0.9*dataHeight)
+		p.frame.y.label = fitLines(p.frame.y.title, p.frame.y.label, 0.9*dataHeight)
 	}
 }
 
@@ -303,33 +282,6 @@ func cut(style text.Style, s string, width vg.Length) string {
 }
 
 func abs(v int) int { return max(v, -v) }
-
-// alignHorizontally crops the panels so that their data areas share the
-// same left and right edges (value axes differ in width, and only the
-// bottom panel has time labels, which may stick out of its data area).
-func alignHorizontally(panels []*builtPanel, probe func(left, right vg.Length) draw.Canvas) (left, right vg.Length) {
-	for range 8 { // gonum pads for the labels proportionally: a few rounds converge
-		left, right = vg.Length(math.Inf(-1)), vg.Length(math.Inf(1))
-		areas := make([]draw.Canvas, len(panels))
-		for i, p := range panels {
-			areas[i] = p.plot.DataCanvas(probe(p.cropLeft, p.cropRight))
-			left, right = max(left, areas[i].Min.X), min(right, areas[i].Max.X)
-		}
-		aligned := true
-		for i, p := range panels {
-			dl, dr := left-areas[i].Min.X, areas[i].Max.X-right
-			if dl > 0.01 || dr > 0.01 {
-				aligned = false
-			}
-			p.cropLeft += dl
-			p.cropRight += dr
-		}
-		if aligned {
-			break
-		}
-	}
-	return left, right
-}
 
 // pixelRect turns a rectangle of the canvas (origin bottom left) into
 // image pixels (origin top left).

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	gonumplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg/draw"
 
 	"mfbot/chart"
@@ -56,6 +55,16 @@ func mustPNG(t *testing.T, r Renderer, c chart.Chart) image.Image {
 		t.Fatalf("PNG: %v", err)
 	}
 	return decode(t, data)
+}
+
+// unitSizes are the sizes of a 1200 px wide rendering.
+func unitSizes(t *testing.T) sizes {
+	t.Helper()
+	fonts, err := newTextHandler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sizes{scale: 1, fonts: fonts}
 }
 
 func panels(n int) []chart.Panel {
@@ -359,12 +368,12 @@ func TestEmptyPanelSaysSo(t *testing.T) {
 		{Series: []chart.Series{flatSeries("before", from.Add(-2*time.Hour), 60, 1)}},
 		{Series: []chart.Series{{Name: "nan", Points: []chart.Point{{T: from.Add(time.Minute), V: math.NaN()}}}}, Lines: []chart.Line{{Label: "limit", Value: 3}}},
 	} {
-		built := buildPanel(chart.Chart{From: from, To: to}, p, true, sizes{scale: 1})
+		built := buildPanel(chart.Chart{From: from, To: to}, p, true, unitSizes(t))
 		if !hasNotice(built.layers) {
 			t.Errorf("panel %+v: no %q notice", p, noDataMessage)
 		}
 	}
-	withData := buildPanel(chart.Chart{From: from, To: to}, chart.Panel{Series: []chart.Series{flatSeries("s", from, 1, 0)}}, true, sizes{scale: 1})
+	withData := buildPanel(chart.Chart{From: from, To: to}, chart.Panel{Series: []chart.Series{flatSeries("s", from, 1, 0)}}, true, unitSizes(t))
 	if hasNotice(withData.layers) {
 		t.Errorf("a panel with a point says %q", noDataMessage)
 	}
@@ -387,7 +396,7 @@ func TestEmptyPanelSaysSo(t *testing.T) {
 	}
 }
 
-func hasNotice(layers []gonumplot.Plotter) bool {
+func hasNotice(layers []layer) bool {
 	for _, l := range layers {
 		if n, ok := l.(notice); ok && n.message == noDataMessage {
 			return true
@@ -408,7 +417,7 @@ func TestLegendNamesSeriesLinesAndSpans(t *testing.T) {
 			{Label: "incident", From: from.Add(9 * time.Minute), To: from.Add(12 * time.Minute)},
 		},
 	}
-	built := buildPanel(chart.Chart{From: from, To: to}, p, true, sizes{scale: 1})
+	built := buildPanel(chart.Chart{From: from, To: to}, p, true, unitSizes(t))
 	var labels []string
 	colours := map[color.Color]string{}
 	for _, e := range built.legend {
@@ -467,7 +476,7 @@ func TestValueRangeStartsAtZeroWithHeadroom(t *testing.T) {
 }
 
 func TestTimeTicksAreRoundAndInUTC(t *testing.T) {
-	label := sizes{scale: 1}.textStyle(tickLabelSize, false, 0, 0)
+	label := unitSizes(t).textStyle(tickLabelSize, false, 0, 0)
 	paris, err := time.LoadLocation("Europe/Paris")
 	if err != nil {
 		paris = time.FixedZone("CET", 3600)
@@ -559,10 +568,10 @@ func TestPanelsShareTheTimeAxis(t *testing.T) {
 func TestOnlyTheBottomPanelLabelsTime(t *testing.T) {
 	from, to := hour()
 	c := chart.Chart{From: from, To: to}
-	top := buildPanel(c, chart.Panel{}, false, sizes{scale: 1})
-	bottom := buildPanel(c, chart.Panel{}, true, sizes{scale: 1})
-	if top.plot.X.Label.Text != "" || bottom.plot.X.Label.Text != timeAxisLabel {
-		t.Errorf("time axis labels: top %q, bottom %q; want only the bottom to say %q", top.plot.X.Label.Text, bottom.plot.X.Label.Text, timeAxisLabel)
+	top := buildPanel(c, chart.Panel{}, false, unitSizes(t))
+	bottom := buildPanel(c, chart.Panel{}, true, unitSizes(t))
+	if top.frame.x.label != "" || bottom.frame.x.label != timeAxisLabel {
+		t.Errorf("time axis labels: top %q, bottom %q; want only the bottom to say %q", top.frame.x.label, bottom.frame.x.label, timeAxisLabel)
 	}
 }
 
@@ -573,7 +582,7 @@ func dotForTest() draw.GlyphStyle {
 }
 
 func TestLongValueLabelsWrapThenCut(t *testing.T) {
-	style := sizes{scale: 1}.textStyle(axisLabelSize, false, 0, 0)
+	style := unitSizes(t).textStyle(axisLabelSize, false, 0, 0)
 	short := "CPU %"
 	if got := fitLines(style, short, 300); got != short {
 		t.Errorf("a short label changed: %q", got)
@@ -593,8 +602,8 @@ func TestLongValueLabelsWrapThenCut(t *testing.T) {
 	}
 }
 
-// The bot may draw several charts at once: renderers share gonum's font
-// cache and nothing else.
+// The bot may draw several charts at once: each rendering has its own
+// fonts and canvas.
 func TestPNGConcurrently(t *testing.T) {
 	want, err := Renderer{}.PNG(stats1h())
 	if err != nil {

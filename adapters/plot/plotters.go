@@ -5,7 +5,6 @@ import (
 	"math"
 	"time"
 
-	gonumplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -13,9 +12,13 @@ import (
 	"mfbot/chart"
 )
 
-// The plotters below draw into the data area of a gonum plot. They do not
-// report data ranges: the renderer sets both axes itself, so that every
-// panel shows exactly the chart's window.
+// A layer draws into a panel's data area, through the transforms from
+// axis units (unix seconds, value) to the canvas. Layers do not report data
+// ranges: the renderer sets both axes itself, so that every panel shows
+// exactly the chart's window.
+type layer interface {
+	draw(c draw.Canvas, x, y func(float64) vg.Length)
+}
 
 // shade fills a period over the whole height of the data area.
 type shade struct {
@@ -23,8 +26,7 @@ type shade struct {
 	fill     color.Color
 }
 
-func (s shade) Plot(c draw.Canvas, p *gonumplot.Plot) {
-	x, _ := p.Transforms(&c)
+func (s shade) draw(c draw.Canvas, x, _ func(float64) vg.Length) {
 	x0, x1 := x(s.from), x(s.to)
 	c.FillPolygon(s.fill, []vg.Point{
 		{X: x0, Y: c.Min.Y}, {X: x1, Y: c.Min.Y}, {X: x1, Y: c.Max.Y}, {X: x0, Y: c.Max.Y},
@@ -37,8 +39,7 @@ type reference struct {
 	style draw.LineStyle
 }
 
-func (r reference) Plot(c draw.Canvas, p *gonumplot.Plot) {
-	_, y := p.Transforms(&c)
+func (r reference) draw(c draw.Canvas, _, y func(float64) vg.Length) {
 	at := y(r.value)
 	c.StrokeLines(r.style, c.ClipLinesY([]vg.Point{{X: c.Min.X, Y: at}, {X: c.Max.X, Y: at}})...)
 }
@@ -89,8 +90,7 @@ func (c *curve) addRun(run []xy) {
 	}
 }
 
-func (cv curve) Plot(c draw.Canvas, p *gonumplot.Plot) {
-	x, y := p.Transforms(&c)
+func (cv curve) draw(c draw.Canvas, x, y func(float64) vg.Length) {
 	var path []vg.Point
 	for _, run := range cv.runs {
 		if len(run) == 1 {
@@ -113,19 +113,18 @@ type notice struct {
 	style   text.Style
 }
 
-func (n notice) Plot(c draw.Canvas, _ *gonumplot.Plot) {
+func (n notice) draw(c draw.Canvas, _, _ func(float64) vg.Length) {
 	c.FillText(n.style, c.Center(), n.message)
 }
 
 // grid draws light lines at the ticks, under the data, so that values can
 // be read across the picture and times across the panels.
 type grid struct {
-	times, values []gonumplot.Tick
+	times, values []tick
 	style         draw.LineStyle
 }
 
-func (g grid) Plot(c draw.Canvas, p *gonumplot.Plot) {
-	x, y := p.Transforms(&c)
+func (g grid) draw(c draw.Canvas, x, y func(float64) vg.Length) {
 	var lines [][]vg.Point
 	for _, t := range g.times {
 		if at := x(t.Value); c.ContainsX(at) {

@@ -1,10 +1,13 @@
 package plot
 
 import (
+	"fmt"
 	"image/color"
 
+	"codeberg.org/go-fonts/liberation/liberationsansbold"
+	"codeberg.org/go-fonts/liberation/liberationsansregular"
 	xfont "golang.org/x/image/font"
-	gonumplot "gonum.org/v1/plot"
+	"golang.org/x/image/font/opentype"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
@@ -38,9 +41,11 @@ const (
 	legendEntryGap = 32
 )
 
-// sizes holds every length of one rendering, already scaled.
+// sizes holds every length of one rendering, already scaled, and its
+// fonts.
 type sizes struct {
 	scale float64
+	fonts text.Handler
 }
 
 func (s sizes) px(v float64) vg.Length { return vg.Length(v * s.scale) }
@@ -72,12 +77,32 @@ func spanColors() []color.Color {
 
 func colorAt(palette []color.Color, i int) color.Color { return palette[i%len(palette)] }
 
-func gridColor() color.Color    { return color.NRGBA{R: 0xDD, G: 0xDD, B: 0xDD, A: 0xFF} }
-func mutedColor() color.Color   { return color.NRGBA{R: 0x66, G: 0x66, B: 0x66, A: 0xFF} }
-func textColor() color.Color    { return color.Black }
-func background() color.Color   { return color.White }
-func sansFont() font.Font       { return font.Font{Typeface: "Liberation", Variant: "Sans"} }
-func textHandler() text.Handler { return gonumplot.DefaultTextHandler }
+func gridColor() color.Color  { return color.NRGBA{R: 0xDD, G: 0xDD, B: 0xDD, A: 0xFF} }
+func mutedColor() color.Color { return color.NRGBA{R: 0x66, G: 0x66, B: 0x66, A: 0xFF} }
+func textColor() color.Color  { return color.Black }
+func background() color.Color { return color.White }
+func sansFont() font.Font     { return font.Font{Typeface: "Liberation", Variant: "Sans"} }
+
+// newTextHandler parses the two faces the charts use, Liberation Sans
+// regular and bold, for one rendering (a parse reads only the font's table
+// directory). Parsing them when a chart is drawn, not when mfbot starts,
+// keeps them out of its memory until a chart is asked for.
+func newTextHandler() (text.Handler, error) {
+	var faces font.Collection
+	for _, face := range []struct {
+		weight xfont.Weight
+		ttf    []byte
+	}{{xfont.WeightNormal, liberationsansregular.TTF}, {xfont.WeightBold, liberationsansbold.TTF}} {
+		parsed, err := opentype.Parse(face.ttf)
+		if err != nil {
+			return nil, fmt.Errorf("parsing the embedded Liberation Sans font: %w", err)
+		}
+		f := sansFont()
+		f.Weight = face.weight
+		faces = append(faces, font.Face{Font: f, Face: parsed})
+	}
+	return text.Plain{Fonts: font.NewCache(faces)}, nil
+}
 
 func (s sizes) textStyle(size float64, bold bool, xAlign text.XAlignment, yAlign text.YAlignment) text.Style {
 	f := sansFont()
@@ -89,7 +114,7 @@ func (s sizes) textStyle(size float64, bold bool, xAlign text.XAlignment, yAlign
 		Font:    font.From(f, s.px(size)),
 		XAlign:  xAlign,
 		YAlign:  yAlign,
-		Handler: textHandler(),
+		Handler: s.fonts,
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	gonumplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 )
@@ -48,18 +47,21 @@ func spansDays(from, to time.Time) bool {
 }
 
 // timeTicks returns labelled ticks at round UTC times, as many as fit in
-// width without labels touching each other.
-func timeTicks(from, to time.Time, width vg.Length, label text.Style) []gonumplot.Tick {
+// width without labels touching each other, and at most 8: more lines than
+// that make a grid too dense to read on a phone.
+func timeTicks(from, to time.Time, width vg.Length, label text.Style) []tick {
+	const maxIntervals = 7
 	days := spansDays(from, to)
 	// The widest label a layout can produce: two-digit day, hour and minute.
 	widest := time.Date(2000, time.December, 30, 23, 59, 59, 0, time.UTC)
-	gap := label.Width("MM") // readable apart on a small screen
+	gap := label.Width("M") * 3 / 2 // readable apart on a small screen
 	window := to.Sub(from)
 	steps := timeSteps()
 	chosen := steps[len(steps)-1]
 	for _, step := range steps {
 		labelWidth := label.Width(widest.Format(timeLayout(step, days)))
-		if spacing := width * vg.Length(float64(step)/float64(window)); spacing >= labelWidth+gap {
+		spacing := width * vg.Length(float64(step)/float64(window))
+		if spacing >= labelWidth+gap && window/step <= maxIntervals {
 			chosen = step
 			break
 		}
@@ -69,9 +71,9 @@ func timeTicks(from, to time.Time, width vg.Length, label text.Style) []gonumplo
 		chosen = max(longest, window/4/(24*time.Hour)*(24*time.Hour))
 	}
 	layout := timeLayout(chosen, days)
-	var ticks []gonumplot.Tick
+	var ticks []tick
 	for t := firstTick(from, chosen); !t.After(to); t = t.Add(chosen) {
-		ticks = append(ticks, gonumplot.Tick{Value: unixSeconds(t), Label: t.UTC().Format(layout)})
+		ticks = append(ticks, tick{Value: unixSeconds(t), Label: t.UTC().Format(layout)})
 	}
 	return ticks
 }
@@ -90,30 +92,30 @@ func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
 // unlabelled keeps the tick positions (and their grid lines) for panels
 // whose time labels are shown only once, under the bottom panel.
-func unlabelled(ticks []gonumplot.Tick) []gonumplot.Tick {
-	out := make([]gonumplot.Tick, len(ticks))
+func unlabelled(ticks []tick) []tick {
+	out := make([]tick, len(ticks))
 	for i, t := range ticks {
-		out[i] = gonumplot.Tick{Value: t.Value}
+		out[i] = tick{Value: t.Value}
 	}
 	return out
 }
 
 // valueTicks returns four or five labelled ticks at round values.
-func valueTicks(lo, hi float64) []gonumplot.Tick {
+func valueTicks(lo, hi float64) []tick {
 	step := niceStep((hi - lo) / 4)
 	unit, suffix := valueUnit(math.Max(math.Abs(lo), math.Abs(hi)))
 	decimals := 0 // as few as the step needs: 25 → 0, 2.5 → 1, 0.25 → 2
 	for scaled := step / unit; decimals < 9 && math.Abs(scaled-math.Round(scaled)) > 1e-6*scaled; scaled *= 10 {
 		decimals++
 	}
-	var ticks []gonumplot.Tick
+	var ticks []tick
 	for i := math.Ceil(lo/step - 1e-9); i*step <= hi+step*1e-9; i++ {
 		v := i * step
 		label := strconv.FormatFloat(v/unit, 'f', decimals, 64) + suffix
 		if v == 0 {
 			v, label = 0, "0" // neither "-0" nor "0k"
 		}
-		ticks = append(ticks, gonumplot.Tick{Value: v, Label: label})
+		ticks = append(ticks, tick{Value: v, Label: label})
 	}
 	return ticks
 }
